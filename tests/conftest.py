@@ -1,0 +1,40 @@
+"""
+Shared fixtures.  The reactor is imported inside fixtures, never at module
+top, so that pytest-twisted can install the one it is asked for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def reactor_left_clean() -> Iterator[None]:
+    """
+    Fail a test that leaves sockets or timers behind in the global reactor:
+    pytest-twisted does not.
+    """
+    from twisted.internet import reactor
+
+    def state() -> tuple[set[object], set[object], set[object]]:
+        # The reactor's own wakers appear once it starts; they are not ours.
+        readers = {
+            reader
+            for reader in reactor.getReaders()
+            if not type(reader).__name__.endswith("Waker")
+        }
+        return readers, set(reactor.getWriters()), set(reactor.getDelayedCalls())
+
+    before = state()
+    yield
+    after = state()
+    leftovers = [
+        f"{kind}: {sorted(map(repr, now - then))}"
+        for kind, then, now in zip(
+            ("readers", "writers", "delayed calls"), before, after, strict=True
+        )
+        if now - then
+    ]
+    assert not leftovers, "the test left the reactor dirty: " + "; ".join(leftovers)

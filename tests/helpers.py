@@ -1,0 +1,68 @@
+"""
+Test helpers: a member connection driven through a StringTransport.
+"""
+
+from __future__ import annotations
+
+from twisted.internet.address import IPv4Address
+from twisted.internet.task import Clock
+from twisted.internet.testing import StringTransportWithDisconnection
+
+from chatproto.protocol import ChatFactory, ChatProtocol
+from chatproto.room import Room
+
+_next_port = iter(range(40000, 60000))
+
+
+class Connection:
+    """
+    One client connection to a L{ChatProtocol}, with what it was sent.
+    """
+
+    def __init__(self, factory: ChatFactory) -> None:
+        address = IPv4Address("TCP", "192.0.2.7", next(_next_port))
+        self.transport = StringTransportWithDisconnection(peerAddress=address)
+        self.protocol: ChatProtocol = factory.buildProtocol(address)
+        self.transport.protocol = self.protocol
+        self.protocol.makeConnection(self.transport)
+        self._seen = 0
+
+    def send(self, data: bytes) -> None:
+        self.protocol.dataReceived(data)
+
+    def received(self) -> list[str]:
+        """
+        Every line received since the last call.
+        """
+        data = self.transport.value()
+        new, self._seen = data[self._seen :], len(data)
+        assert new.endswith(b"\r\n") or not new, new
+        return new.decode("utf-8").split("\r\n")[:-1] if new else []
+
+    @property
+    def closed(self) -> bool:
+        return not self.transport.connected
+
+
+class Server:
+    """
+    A room and its factory on a fake clock.
+    """
+
+    def __init__(self, max_line: int = 2048) -> None:
+        self.clock = Clock()
+        self.room = Room("lobby")
+        self.factory = ChatFactory(self.room, max_line=max_line, clock=self.clock)
+
+    def connect(self) -> Connection:
+        return Connection(self.factory)
+
+    def member(self, nick: str) -> Connection:
+        """
+        A connection that has joined as C{nick}, its inbox emptied.
+        """
+        connection = self.connect()
+        connection.send(nick.encode("utf-8") + b"\r\n")
+        lines = connection.received()
+        assert lines[1].startswith("WELCOME "), lines
+        return connection

@@ -1,0 +1,57 @@
+import unicodedata
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from chatproto import wire
+from chatproto.room import Event
+
+
+def _is_control(char: str) -> bool:
+    return unicodedata.category(char) == "Cc"
+
+
+def test_clean_text_removes_controls_and_expands_tabs() -> None:
+    assert (
+        wire.clean_text("a\tb\x1b[31mc\x00d\x07e\rf\x7fg\x85h\x9bi") == "a b[31mcdefghi"
+    )
+
+
+def test_clean_text_keeps_real_text() -> None:
+    text = "zoë 李雷 👩‍👩‍👧 مرحبا e\u0301"
+    assert wire.clean_text(text) == text
+
+
+def test_decode_replaces_invalid_utf8() -> None:
+    assert wire.decode(b"caf\xc3") == "caf\ufffd"
+    assert wire.decode(b"\xff ok") == "\ufffd ok"
+
+
+def test_incremental_decoder_joins_split_characters() -> None:
+    decoder = wire.incremental_decoder()
+    assert decoder.decode(b"caf\xc3") == "caf"
+    assert decoder.decode(b"\xa9!") == "é!"
+
+
+def test_encode_event() -> None:
+    assert wire.encode_event(Event("MSG", "zoë", "hi there")) == (
+        "MSG zoë hi there\r\n".encode()
+    )
+    assert wire.encode_event(Event("NICK")) == b"NICK\r\n"
+
+
+def test_encode_event_encodes_once() -> None:
+    event = Event("MSG", "alice", "hi")
+    assert wire.encode_event(event) is wire.encode_event(event)
+
+
+@given(st.text())
+def test_cleaned_text_holds_no_control_character(text: str) -> None:
+    assert not any(map(_is_control, wire.clean_text(text)))
+
+
+@given(st.binary())
+def test_any_bytes_become_clean_valid_text(data: bytes) -> None:
+    text = wire.clean_text(wire.decode(data))
+    assert not any(map(_is_control, text))
+    text.encode("utf-8")  # no lone surrogates: encodable as UTF-8
