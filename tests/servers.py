@@ -1,0 +1,152 @@
+"""
+Helpers for end-to-end tests: a chatroom server run by twistd in a
+subprocess, and a plain blocking socket client like the ones people write.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+TIMEOUT = 10.0
+
+
+def twistd_command() -> list[str]:
+    """
+    twistd from the Python running the tests (its venv's script if there).
+    """
+    script = Path(sys.executable).with_name("twistd")
+    if script.exists():
+        return [str(script)]
+    found = shutil.which("twistd")
+    assert found, "twistd is not installed"
+    return [found]
+
+
+class Twistd:
+    def __init__(self, process: subprocess.Popen[bytes], log: Path) -> None:
+        self.process = process
+        self.log = log
+        self.port = 0
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+    def wait_for_log(self, pattern: str, timeout: float = TIMEOUT) -> re.Match[str]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = re.search(pattern, self.log_text())
+            if found:
+                return found
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.05)
+        raise AssertionError(f"no {pattern!r} in the log:\n{self.log_text()}")
+
+    def stop(self) -> None:
+        """
+        Stop twistd as an init system does, with SIGTERM, and check that it
+        shut down cleanly.
+        """
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            status = self.process.wait(TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(TIMEOUT)
+            raise AssertionError("twistd did not stop on SIGTERM") from None
+        # After a clean shutdown twistd re-raises the signal that stopped it,
+        # so that its parent sees why it ended.
+        assert status in (0, -signal.SIGTERM), status
+        assert "Server Shut Down." in self.log_text()
+
+
+@contextmanager
+def twistd(
+    workdir: Path, *options: str, port: str = "tcp:0:interface=127.0.0.1"
+) -> Iterator[Twistd]:
+    """
+    Run C{twistd -n chatroom --port PORT OPTIONS} until the block ends; the
+    listening port number is read from its log.
+    """
+    log = workdir / "twistd.log"
+    command = [
+        *twistd_command(),
+        "-n",
+        "--pidfile=",
+        f"--logfile={log}",
+        "chatroom",
+        "--port",
+        port,
+        *options,
+    ]
+    process = subprocess.Popen(
+        command,
+        cwd=workdir,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    server = Twistd(process, log)
+    try:
+        server.port = int(server.wait_for_log(r"starting on (\d+)").group(1))
+        yield server
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait(TIMEOUT)
+        if process.stdout:
+            process.stdout.close()
+
+
+class SocketClient:
+    """
+    A blocking socket client with bounded waits, as written in class.
+    """
+
+    def __init__(self, port: int) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
+        self.buffer = b""
+        self.lines: list[str] = []
+
+    def send(self, data: bytes) -> None:
+        self.sock.sendall(data)
+
+    def expect(self, wanted: str, timeout: float = TIMEOUT) -> list[str]:
+        """
+        Read until a line equal to C{wanted} arrives; return all lines so far.
+        """
+        deadline = time.monotonic() + timeout
+        while wanted not in self.lines:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(f"no {wanted!r} in {self.lines!r}")
+            self.sock.settimeout(remaining)
+            try:
+                data = self.sock.recv(65536)
+            except TimeoutError:
+                continue
+            if not data:
+                raise AssertionError(f"closed before {wanted!r}; got {self.lines!r}")
+            self.buffer += data
+            *complete, self.buffer = self.buffer.split(b"\r\n")
+            self.lines.extend(line.decode("utf-8") for line in complete)
+        return self.lines
+
+    def expect_closed(self, timeout: float = TIMEOUT) -> None:
+        self.sock.settimeout(timeout)
+        while self.sock.recv(65536):
+            pass
+
+    def close(self) -> None:
+        self.sock.close()

@@ -1,0 +1,97 @@
+"""
+End to end: the installed twistd plugin in a subprocess, real sockets.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+from pathlib import Path
+
+from servers import SocketClient, twistd, twistd_command
+
+
+def test_twistd_lists_the_plugin(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [*twistd_command(), "--help"], cwd=tmp_path, capture_output=True, timeout=30
+    )
+    assert result.returncode == 0
+    assert b"chatroom" in result.stdout
+
+
+def test_chat_through_twistd_with_framed_and_unframed_clients(tmp_path: Path) -> None:
+    with twistd(tmp_path) as server:
+        alice = SocketClient(server.port)
+        alice.expect("NICK")
+        alice.send(b"alice\r\n")
+        alice.expect("JOIN alice")
+
+        # The seeds' classroom client: no line endings at all.
+        seed = SocketClient(server.port)
+        seed.expect("NICK")
+        seed.send(b"bob")
+        alice.expect("JOIN bob")
+        seed.send("bob: hi from a thread-per-client program 👋".encode())
+        alice.expect("MSG bob bob: hi from a thread-per-client program 👋")
+
+        # nc sends \n only.
+        alice.send(b"hello bob\n")
+        seed.expect("MSG alice hello bob")
+
+        seed.send(b"/quit bye")
+        alice.expect("LEAVE bob bye")
+        seed.expect_closed()
+        alice.close()
+        server.wait_for_log(r"alice left: connection (closed|lost)")
+        server.stop()
+    log = server.log_text()
+    assert "Traceback" not in log
+    assert "hello bob" not in log  # message text is never logged
+    assert "127.0.0.1" in log
+
+
+def test_port_in_use_makes_twistd_exit_nonzero(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [
+                *twistd_command(),
+                "-n",
+                "--pidfile=",
+                "chatroom",
+                "--port",
+                f"tcp:{port}:interface=127.0.0.1",
+            ],
+            cwd=tmp_path,
+            capture_output=True,
+            timeout=30,
+        )
+    assert result.returncode != 0
+    assert b"Address already in use" in result.stdout + result.stderr
+
+
+def test_bare_port_number(tmp_path: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with twistd(tmp_path, port=str(port)) as server:
+        assert server.port == port
+        client = SocketClient(port)
+        client.expect("NICK")
+        client.close()
+        server.stop()
+
+
+def test_bad_option_is_a_clear_error(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [*twistd_command(), "-n", "chatroom", "--max-line", "lots"],
+        cwd=tmp_path,
+        capture_output=True,
+        timeout=30,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert b"--max-line takes a whole number" in output
+    assert b"Traceback" not in output
