@@ -1,0 +1,3 @@
+from chatproto.client import main
+
+raise SystemExit(main())

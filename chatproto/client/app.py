@@ -1,0 +1,67 @@
+"""Wiring shared by both modes: connect, run the reactor, shut down cleanly."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from twisted.internet.defer import Deferred, DeferredList
+
+from .connect import Once, Reconnecting, make_endpoint
+from .options import Config
+from .protocol import ChatClientFactory
+from .session import Session
+
+SHUTDOWN_TIMEOUT = 3.0
+
+
+def where(config: Config) -> str:
+    return f"{config.host}:{config.port}"
+
+
+def make_endpoint_check(reactor: Any, config: Config) -> None:
+    """Build the endpoint once to report a bad --ca file before anything else."""
+    make_endpoint(reactor, config)
+
+
+def connect(reactor: Any, config: Config, session: Session) -> Once | Reconnecting:
+    """Start connecting; a failed first attempt ends the session."""
+    factory = ChatClientFactory(session)
+    endpoint = make_endpoint(reactor, config)
+    connector: Once | Reconnecting
+    if config.reconnect:
+        connector = Reconnecting(reactor, endpoint, factory, session.retry_scheduled)
+    else:
+        connector = Once(endpoint, factory)
+    connector.start().addErrback(session.connect_failed, where(config))
+    return connector
+
+
+def run_until_done(
+    reactor: Any,
+    session: Session,
+    connector: Once | Reconnecting,
+    closers: list[Callable[[], Deferred[Any]]],
+) -> int:
+    """Run the reactor until the session is done; return its exit status.
+
+    Shutting down stops the connector and calls each closer (flush output,
+    release the terminal), waiting at most SHUTDOWN_TIMEOUT seconds for them.
+    """
+    status: list[int] = []
+
+    def shutdown() -> None:
+        waits = [connector.stop()] + [close() for close in closers]
+        all_done: Deferred[Any] = DeferredList(waits, consumeErrors=True)
+        all_done.addTimeout(SHUTDOWN_TIMEOUT, reactor)
+        all_done.addBoth(lambda _: reactor.stop())
+
+    def done(code: int) -> None:
+        status.append(code)
+        # Not from inside whatever callback finished the session (maybe the
+        # ClientService state machine): from a fresh reactor turn.
+        reactor.callLater(0, shutdown)
+
+    session.done.addCallback(done)
+    reactor.run()
+    return status[0] if status else 1

@@ -1,0 +1,173 @@
+"""Turn events into lines for people: styled spans, shown plain or in colour.
+
+Nothing here writes anywhere: ``render`` builds a Line (a tuple of Spans),
+``plain`` and ``ansi`` turn it into text for a pipe or a terminal. Both pass
+every span through ``clean``, so no control character that reaches us from
+the server (or anywhere else) gets to the terminal.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+import zlib
+from dataclasses import dataclass
+from datetime import datetime
+
+from .events import (
+    Action,
+    Error,
+    Event,
+    Info,
+    Joined,
+    Left,
+    Message,
+    NickRequest,
+    Private,
+    Renamed,
+    Users,
+    Welcome,
+)
+
+# C0 and C1 controls, DEL, line/paragraph separators and the bidi embedding,
+# override and isolate characters, which can move or hide text on screen.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+REPLACEMENT = "\ufffd"
+
+# Red is kept for errors and yellow for private messages.
+NICK_COLOURS = (32, 34, 35, 36, 92, 94, 95, 96)
+
+# Style name -> (SGR attributes kept under NO_COLOR, SGR colours).
+STYLES: dict[str, tuple[str, str]] = {
+    "": ("", ""),
+    "time": ("2", ""),
+    "notice": ("2", ""),
+    "info": ("", "36"),
+    "error": ("1", "31"),
+    "private": ("1", "33"),
+    "mention": ("1", ""),
+    "nick": ("1", ""),
+}
+
+
+@dataclass(frozen=True)
+class Span:
+    text: str
+    style: str = ""
+    nick: str | None = None
+
+
+Line = tuple[Span, ...]
+
+
+def clean(text: str) -> str:
+    """Neutralise control characters: tabs become spaces, others U+FFFD."""
+    return _UNSAFE.sub(REPLACEMENT, text.replace("\t", " "))
+
+
+def nick_key(nick: str) -> str:
+    """The form under which the server compares nicknames."""
+    return unicodedata.normalize("NFKC", nick).casefold()
+
+
+def nick_colour(nick: str) -> int:
+    """A stable colour per nickname (the same in every run and for every client)."""
+    return NICK_COLOURS[zlib.crc32(nick_key(nick).encode("utf-8")) % len(NICK_COLOURS)]
+
+
+def _mentions(me: str | None, sender: str, text: str) -> bool:
+    if not me or nick_key(me) == nick_key(sender):
+        return False
+    pattern = r"(?<![\w-])" + re.escape(nick_key(me)) + r"(?![\w-])"
+    return re.search(pattern, nick_key(text)) is not None
+
+
+def _who(nick: str, me: str | None) -> Span:
+    if me is not None and nick == me:
+        return Span("you", "private")
+    return Span(nick, "nick", nick)
+
+
+def stamp(when: datetime) -> Span:
+    return Span(when.strftime("%H:%M "), "time")
+
+
+def notice(text: str, when: datetime) -> Line:
+    """A quiet line from the client itself (connected, reconnecting...)."""
+    return (stamp(when), Span("-- " + text, "notice"))
+
+
+def problem(text: str, when: datetime) -> Line:
+    """An error line from the client itself."""
+    return (stamp(when), Span("! " + text, "error"))
+
+
+def render(event: Event, me: str | None, when: datetime) -> Line | None:
+    """The line to show for a server event, or None if there is nothing to show."""
+    t = stamp(when)
+    match event:
+        case Message(nick, text):
+            style = "mention" if _mentions(me, nick, text) else ""
+            return (
+                t,
+                Span("<"),
+                Span(nick, "nick", nick),
+                Span("> "),
+                Span(text, style),
+            )
+        case Action(nick, text):
+            style = "mention" if _mentions(me, nick, text) else ""
+            return (t, Span("* "), Span(nick, "nick", nick), Span(" " + text, style))
+        case Private(sender, recipient, text):
+            return (
+                t,
+                Span("[private] ", "private"),
+                _who(sender, me),
+                Span(" -> ", "private"),
+                _who(recipient, me),
+                Span(": ", "private"),
+                Span(text),
+            )
+        case Joined(nick):
+            # Our own JOIN follows our WELCOME, which says it better.
+            return None if nick == me else notice(f"{nick} joined", when)
+        case Left(nick, reason):
+            return notice(f"{nick} left" + (f" ({reason})" if reason else ""), when)
+        case Renamed(old, new):
+            if old == me or new == me:
+                return notice(f"you are now known as {new}", when)
+            return notice(f"{old} is now known as {new}", when)
+        case Users(nicks):
+            return notice(f"in the room ({len(nicks)}): " + ", ".join(nicks), when)
+        case Welcome(nick, text):
+            return notice(f"Welcome {nick}" + (f" {text}" if text else ""), when)
+        case Info(text):
+            return (t, Span(text, "info"))
+        case Error(code, text):
+            return problem(text or code, when)
+        case NickRequest():
+            return None
+    return None
+
+
+def plain(line: Line) -> str:
+    """The line as plain text, without any escape sequence."""
+    return "".join(clean(span.text) for span in line)
+
+
+def _sgr(span: Span, colour: bool) -> str:
+    attrs, colours = STYLES.get(span.style, ("", ""))
+    if colour and span.nick is not None:
+        colours = str(nick_colour(span.nick))
+    codes = [c for c in (attrs, colours if colour else "") if c]
+    return ";".join(codes)
+
+
+def ansi(line: Line, colour: bool = True) -> str:
+    """The line with SGR sequences; ``colour=False`` keeps only bold and dim."""
+    out = []
+    for span in line:
+        text = clean(span.text)
+        codes = _sgr(span, colour)
+        out.append(f"\x1b[{codes}m{text}\x1b[0m" if codes and text else text)
+    return "".join(out)

@@ -1,0 +1,302 @@
+"""The client's behaviour, between the wire protocol and a user interface.
+
+A Session knows nothing of sockets or terminals. The wire protocol reports
+connections and events to it; the UI reports what the user typed; it decides
+what to send, what to show and when the program is done (``done`` fires
+with the exit status).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Protocol as Interface
+
+from twisted.internet import error
+from twisted.internet.defer import Deferred
+from twisted.internet.interfaces import IDelayedCall, IReactorTime
+from twisted.python.failure import Failure
+
+from .events import (
+    NICK_REJECTIONS,
+    Error,
+    Event,
+    Joined,
+    Left,
+    NickRequest,
+    Renamed,
+    Users,
+    Welcome,
+)
+from .protocol import ChatClientProtocol
+from .render import Line, render
+
+
+class UI(Interface):
+    """What a session needs from the interactive terminal or the pipe."""
+
+    def show(self, line: Line) -> None:
+        """Show a line of the conversation."""
+
+    def notice(self, text: str) -> None:
+        """Say something about the connection (lost, back...)."""
+
+    def warn(self, text: str) -> None:
+        """Report a problem: a server ERROR or one of the client's own."""
+
+    def ask_nick(self) -> None:
+        """Ask the user for a nickname (interactive only)."""
+
+    def state_changed(self, nick: str | None, online: bool) -> None:
+        """The nickname in use or the connection changed."""
+
+
+def is_quit(line: str) -> bool:
+    word = line.split(" ", 1)[0]
+    return word.lower() == "/quit"
+
+
+def describe(reason: Failure) -> str:
+    """A short, plain-words reason for a failed or lost connection."""
+    value = reason.value
+    if isinstance(value, error.ConnectionDone):
+        return "the server closed the connection"
+    if isinstance(value, error.ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(value, error.DNSLookupError):
+        return "unknown host name"
+    if isinstance(value, error.TimeoutError):
+        return "no answer from the server (timed out)"
+    if isinstance(value, error.ConnectionLost):
+        return "the connection was lost"
+    if type(value).__module__.startswith("OpenSSL"):
+        # pyOpenSSL errors hold a list of (library, function, reason).
+        details = value.args[0] if value.args else []
+        reasons = [str(d[-1]) for d in details if isinstance(d, tuple) and d]
+        return "TLS failed: " + (", ".join(reasons) or str(value))
+    return str(value).strip() or type(value).__name__
+
+
+class Session:
+    QUIT_TIMEOUT = 5.0
+
+    def __init__(
+        self,
+        ui: UI,
+        *,
+        nick: str | None,
+        interactive: bool,
+        reconnect: bool,
+        clock: IReactorTime,
+        now: Callable[[], datetime] = datetime.now,
+    ) -> None:
+        self.ui = ui
+        self.nick = nick  # the nickname to ask the server for
+        self.interactive = interactive
+        self.reconnect = reconnect
+        self.clock = clock
+        self.now = now
+        self.client: ChatClientProtocol | None = None
+        self.me: str | None = None  # the nickname the server accepted, if joined
+        self.joined_once = False
+        self.quitting = False
+        self.input_done = False
+        self.outbox: list[str] = []
+        self.members: set[str] = set()  # who is in the room, as far as we know
+        self.done: Deferred[int] = Deferred()
+        self.finished = False
+        self._fatal = False
+        self._quit_timer: IDelayedCall | None = None
+
+    @property
+    def joined(self) -> bool:
+        return self.me is not None
+
+    # -- from the wire ----------------------------------------------------
+
+    def connection_made(self, client: ChatClientProtocol) -> None:
+        if self.finished:
+            client.close()
+            return
+        self.client = client
+        self.me = None
+
+    def event_received(self, event: Event) -> None:
+        match event:
+            case NickRequest():
+                self._nick_requested()
+                return
+            case Error(code, text) if code in NICK_REJECTIONS and not self.joined:
+                self._nick_rejected(text or code)
+                return
+            case Error(code, text):
+                self._fatal = self._fatal or code == "too-many-attempts"
+                self.ui.warn(text or code)
+                return
+            case Welcome(nick, _):
+                back = self.joined_once
+                self.me = self.nick = nick
+                self.joined_once = True
+                if back:
+                    self.ui.notice(f"reconnected: you are back in the room as {nick}")
+                self.ui.state_changed(nick, True)
+            case Renamed(old, new) if old == self.me:
+                self.me = self.nick = new
+                self.ui.state_changed(new, True)
+        self._track(event)
+        line = render(event, self.me, self.now())
+        if line is not None:
+            self.ui.show(line)
+        if isinstance(event, Welcome):
+            self._flush()
+
+    def line_skipped(self) -> None:
+        self.ui.warn("a line from the server was too long to show; skipped it")
+
+    def connection_lost(self, client: ChatClientProtocol, reason: Failure) -> None:
+        if client is not self.client:
+            return
+        was_joined = self.joined
+        self.client = None
+        self.me = None
+        self.members.clear()
+        if self.finished:
+            return
+        if self.quitting:
+            if self.interactive:
+                self.ui.notice("you left the room")
+            self.finish(0)
+            return
+        why = describe(reason)
+        if self._fatal or not (was_joined or self.joined_once):
+            if not self._fatal:
+                self.ui.warn(f"{why} before you joined the room")
+            self.finish(1)
+            return
+        if not self.reconnect:
+            self.ui.warn(f"disconnected: {why}")
+            self.finish(1)
+            return
+        self.ui.notice(f"disconnected: {why}")
+        self.ui.state_changed(self.nick, False)
+
+    # -- from the connector -------------------------------------------------
+
+    def connect_failed(self, reason: Failure, where: str) -> None:
+        """The first connection attempt failed."""
+        if not self.finished:
+            self.ui.warn(f"cannot connect to {where}: {describe(reason)}")
+            self.finish(1)
+
+    def retry_scheduled(self, attempt: int, delay: float) -> None:
+        if self.finished or not self.joined_once:
+            return
+        if attempt == 1:
+            self.ui.notice(f"reconnecting in {delay:.0f} s...")
+        else:
+            self.ui.notice(f"still no server; trying again in {delay:.0f} s...")
+
+    # -- from the user ------------------------------------------------------
+
+    def choose_nick(self, text: str) -> None:
+        """The user answered the nickname prompt."""
+        nick = text.strip()
+        if is_quit(nick):
+            self.quit()
+            return
+        if not nick or self.client is None:
+            self.ui.ask_nick()
+            return
+        self.nick = nick
+        self.client.send(nick)
+
+    def submit(self, line: str) -> bool:
+        """A line typed in the room. False (nothing sent) when not joined."""
+        if self.client is None or not self.joined or self.quitting:
+            return False
+        self.client.send(line)
+        if is_quit(line):
+            self._start_quit()
+        return True
+
+    def input_line(self, line: str) -> None:
+        """A line read in pipe mode: sent once joined, in order."""
+        if line.strip():
+            self.outbox.append(line)
+            self._flush()
+
+    def input_ended(self) -> None:
+        """End of input in pipe mode: send what is left, then /quit."""
+        self.input_done = True
+        self._flush()
+
+    def quit(self) -> None:
+        """The user wants to leave (/quit, Ctrl-D, Ctrl-C)."""
+        if self.client is not None and self.joined and not self.quitting:
+            self.client.send("/quit")
+            self._start_quit()
+        elif not self.quitting:
+            self.finish(0)
+
+    # -- inside ---------------------------------------------------------------
+
+    def _nick_requested(self) -> None:
+        if self.nick is not None and self.client is not None:
+            self.client.send(self.nick)
+        elif self.interactive:
+            self.ui.ask_nick()
+        else:
+            self.ui.warn("the server asks for a nickname: use --nick")
+            self.finish(2)
+
+    def _nick_rejected(self, reason: str) -> None:
+        if self.interactive:
+            self.ui.warn(f"nickname {self.nick!r} not accepted: {reason}")
+            self.nick = None  # the NICK that follows asks the user again
+        else:
+            self.ui.warn(f"nickname {self.nick!r} rejected: {reason}")
+            self.finish(1)
+
+    def _track(self, event: Event) -> None:
+        match event:
+            case Users(nicks):
+                self.members = set(nicks)
+            case Joined(nick):
+                self.members.add(nick)
+            case Left(nick, _):
+                self.members.discard(nick)
+            case Renamed(old, new):
+                self.members.discard(old)
+                self.members.add(new)
+
+    def _flush(self) -> None:
+        while self.outbox and self.client is not None and self.joined:
+            line = self.outbox.pop(0)
+            self.client.send(line)
+            if is_quit(line):
+                self.outbox.clear()
+                self._start_quit()
+                return
+        if self.input_done and not self.outbox and self.joined and not self.quitting:
+            self.quit()
+
+    def _start_quit(self) -> None:
+        self.quitting = True
+        self._quit_timer = self.clock.callLater(self.QUIT_TIMEOUT, self._quit_timeout)
+
+    def _quit_timeout(self) -> None:
+        self._quit_timer = None
+        self.ui.warn("the server did not close the connection after /quit")
+        self.finish(0 if self.interactive else 1)
+
+    def finish(self, status: int) -> None:
+        """Stop: close the connection and fire ``done`` with the exit status."""
+        if self.finished:
+            return
+        self.finished = True
+        if self._quit_timer is not None and self._quit_timer.active():
+            self._quit_timer.cancel()
+        self._quit_timer = None
+        if self.client is not None:
+            self.client.close()
+        self.done.callback(status)
