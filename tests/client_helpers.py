@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -64,7 +65,7 @@ def wait_until(check: Callable[[], bool], what: str, timeout: float = TIMEOUT) -
 class Server:
     """A chatroom server run by twistd in a subprocess."""
 
-    def __init__(self, workdir: Path, port: int = 0) -> None:
+    def __init__(self, workdir: Path, port: int = 0, listen: str = "tcp") -> None:
         self.workdir = workdir
         self.log = workdir / f"twistd-{time.monotonic_ns()}.log"
         self.process = subprocess.Popen(
@@ -77,7 +78,7 @@ class Server:
                 f"--logfile={self.log}",
                 "chatroom",
                 "--port",
-                f"tcp:{port}:interface=127.0.0.1",
+                f"{listen}:{port}:interface=127.0.0.1",
             ],
             cwd=workdir,
             stdin=subprocess.DEVNULL,
@@ -215,3 +216,43 @@ def run_piped(
         env=client_env(),
         timeout=timeout,
     )
+
+
+class Watcher:
+    """A plain socket member of the room, to see what a client really sent."""
+
+    def __init__(self, port: int, nick: str) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
+        self.buffer = b""
+        self.lines: list[str] = []
+        self.expect("NICK")
+        self.sock.sendall(nick.encode() + b"\r\n")
+        self.expect(f"WELCOME {nick}", prefix=True)
+
+    def expect(self, wanted: str, prefix: bool = False) -> None:
+        """Read until a line equal to (or starting with) ``wanted`` arrives."""
+
+        def found() -> bool:
+            return any(
+                line.startswith(wanted) if prefix else line == wanted
+                for line in self.lines
+            )
+
+        deadline = time.monotonic() + TIMEOUT
+        while not found():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(f"no {wanted!r} in {self.lines!r}")
+            self.sock.settimeout(remaining)
+            try:
+                data = self.sock.recv(65536)
+            except TimeoutError:
+                continue
+            if not data:
+                raise AssertionError(f"closed before {wanted!r}: {self.lines!r}")
+            self.buffer += data
+            *complete, self.buffer = self.buffer.split(b"\r\n")
+            self.lines.extend(line.decode("utf-8") for line in complete)
+
+    def close(self) -> None:
+        self.sock.close()

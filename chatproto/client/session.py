@@ -221,7 +221,7 @@ class Session:
 
     def input_line(self, line: str) -> None:
         """A line read in pipe mode: sent once joined, in order."""
-        if line.strip():
+        if line.strip() and not self.quitting:
             self.outbox.append(line)
             self._flush()
 
@@ -271,12 +271,13 @@ class Session:
 
     def _flush(self) -> None:
         while self.outbox and self.client is not None and self.joined:
+            if self.quitting:
+                self.outbox.clear()
+                return
             line = self.outbox.pop(0)
             self.client.send(line)
             if is_quit(line):
-                self.outbox.clear()
                 self._start_quit()
-                return
         if self.input_done and not self.outbox and self.joined and not self.quitting:
             self.quit()
 

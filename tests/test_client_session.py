@@ -1,0 +1,313 @@
+"""The client's behaviour (Session) with a fake UI, StringTransport and a Clock."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from twisted.internet import error
+from twisted.internet.task import Clock
+from twisted.internet.testing import StringTransport
+from twisted.python.failure import Failure
+
+from chatproto.client.protocol import ChatClientProtocol
+from chatproto.client.render import Line, plain
+from chatproto.client.session import Session, describe
+
+
+class FakeUI:
+    def __init__(self) -> None:
+        self.shown: list[str] = []
+        self.notices: list[str] = []
+        self.warnings: list[str] = []
+        self.asked = 0
+        self.states: list[tuple[str | None, bool]] = []
+
+    def show(self, line: Line) -> None:
+        self.shown.append(plain(line))
+
+    def notice(self, text: str) -> None:
+        self.notices.append(text)
+
+    def warn(self, text: str) -> None:
+        self.warnings.append(text)
+
+    def ask_nick(self) -> None:
+        self.asked += 1
+
+    def state_changed(self, nick: str | None, online: bool) -> None:
+        self.states.append((nick, online))
+
+
+class Harness:
+    def __init__(
+        self, nick: str | None, interactive: bool = True, reconnect: bool = True
+    ) -> None:
+        self.ui = FakeUI()
+        self.clock = Clock()
+        self.session = Session(
+            self.ui,
+            nick=nick,
+            interactive=interactive,
+            reconnect=reconnect,
+            clock=self.clock,
+            now=lambda: datetime(2024, 1, 1, 12, 0),
+        )
+        self.status: list[int] = []
+        self.session.done.addCallback(self.status.append)
+        self.connect()
+
+    def connect(self) -> None:
+        self.transport = StringTransport()
+        self.client = ChatClientProtocol(self.session)
+        self.client.makeConnection(self.transport)
+
+    def server(self, *lines: str) -> None:
+        self.client.dataReceived("".join(f"{line}\r\n" for line in lines).encode())
+
+    def sent(self) -> list[str]:
+        lines = self.transport.value().decode().split("\r\n")
+        self.transport.clear()
+        assert lines[-1] == ""
+        return lines[:-1]
+
+    def drop(self, reason: Exception | None = None) -> None:
+        self.client.connectionLost(Failure(reason or error.ConnectionDone()))
+
+    def join(self, nick: str) -> None:
+        self.server("NICK")
+        assert self.sent() == [nick]
+        self.server(f"WELCOME {nick} to lobby", f"JOIN {nick}", f"USERS {nick} bob")
+
+
+def test_given_nickname_is_sent_when_asked() -> None:
+    h = Harness("alice")
+    h.join("alice")
+    assert h.session.me == "alice"
+    assert h.ui.shown == [
+        "12:00 -- Welcome alice to lobby",
+        "12:00 -- in the room (2): alice, bob",
+    ]
+    assert h.ui.states[-1] == ("alice", True)
+    assert h.session.members == {"alice", "bob"}
+
+
+def test_interactive_asks_for_a_nickname_and_again_after_a_rejection() -> None:
+    h = Harness(None)
+    h.server("NICK")
+    assert h.ui.asked == 1 and h.sent() == []
+    h.session.choose_nick("  alice  ")
+    assert h.sent() == ["alice"]
+    h.server("ERROR nick-taken alice is already in the room", "NICK")
+    assert h.ui.warnings == [
+        "nickname 'alice' not accepted: alice is already in the room"
+    ]
+    assert h.ui.asked == 2
+    h.session.choose_nick("")
+    assert h.ui.asked == 3 and h.sent() == []
+    h.session.choose_nick("alice2")
+    assert h.sent() == ["alice2"]
+    h.server("WELCOME alice2 hi")
+    assert h.session.me == "alice2" and h.status == []
+
+
+def test_pipe_mode_rejected_nickname_fails() -> None:
+    h = Harness("bad nick", interactive=False)
+    h.server("NICK")
+    h.server("ERROR nick-invalid a nickname is 1 to 24 letters", "NICK")
+    assert h.ui.warnings == [
+        "nickname 'bad nick' rejected: a nickname is 1 to 24 letters"
+    ]
+    assert h.status == [1]
+    assert h.transport.disconnecting
+    assert h.sent() == ["bad nick"]  # and nothing after the second NICK
+
+
+def test_pipe_mode_sends_lines_once_joined_then_quits_at_end_of_input() -> None:
+    h = Harness("bot", interactive=False)
+    h.session.input_line("early line")
+    h.session.input_line("   ")
+    h.session.input_line("/me waves")
+    h.session.input_ended()
+    assert h.status == []
+    h.join("bot")
+    assert h.sent() == ["early line", "/me waves", "/quit"]
+    assert h.status == []  # waits for the server to close
+    h.drop()
+    assert h.status == [0]
+
+
+def test_pipe_mode_quit_line_stops_sending() -> None:
+    h = Harness("bot", interactive=False)
+    h.join("bot")
+    h.session.input_line("bye")
+    h.session.input_line("/QUIT done")
+    h.session.input_line("never sent")
+    h.session.input_ended()
+    assert h.sent() == ["bye", "/QUIT done"]
+    h.drop()
+    assert h.status == [0]
+
+
+def test_quit_waits_a_bounded_time_for_the_server() -> None:
+    h = Harness("alice")
+    h.join("alice")
+    h.session.quit()
+    assert h.sent() == ["/quit"]
+    h.clock.advance(Session.QUIT_TIMEOUT - 0.1)
+    assert h.status == []
+    h.clock.advance(0.2)
+    assert h.status == [0]
+    assert h.transport.disconnecting
+    assert not h.clock.getDelayedCalls()
+
+
+def test_pipe_mode_quit_timeout_is_a_failure() -> None:
+    h = Harness("bot", interactive=False)
+    h.join("bot")
+    h.session.input_ended()
+    assert h.sent() == ["/quit"]
+    h.clock.advance(Session.QUIT_TIMEOUT + 1)
+    assert h.status == [1]
+
+
+def test_typed_lines_are_sent_as_they_are() -> None:
+    h = Harness("alice")
+    h.join("alice")
+    for line in ("hello", "/who", "/me waves", "/msg bob hi", "//not a command"):
+        assert h.session.submit(line)
+    assert h.sent() == ["hello", "/who", "/me waves", "/msg bob hi", "//not a command"]
+    assert h.session.submit("/quit see you")
+    assert h.sent() == ["/quit see you"]
+    assert h.session.quitting
+    h.drop()
+    assert h.status == [0]
+    assert h.ui.notices[-1] == "you left the room"
+
+
+def test_nothing_is_sent_before_joining() -> None:
+    h = Harness(None)
+    assert not h.session.submit("hello")
+    assert h.sent() == []
+
+
+def test_reconnect_rejoins_with_the_same_nickname() -> None:
+    h = Harness("alice")
+    h.join("alice")
+    h.server("RENAME alice alicia")
+    assert h.session.nick == "alicia"
+    h.drop(error.ConnectionLost())
+    assert h.ui.notices == ["disconnected: the connection was lost"]
+    assert h.ui.states[-1] == ("alicia", False)
+    assert not h.session.submit("while away")
+    h.session.retry_scheduled(1, 0.7)
+    h.session.retry_scheduled(2, 2.2)
+    assert h.ui.notices[1:] == [
+        "reconnecting in 1 s...",
+        "still no server; trying again in 2 s...",
+    ]
+    assert h.status == []
+    h.connect()
+    h.join("alicia")
+    assert h.ui.notices[-1] == "reconnected: you are back in the room as alicia"
+    assert h.ui.states[-1] == ("alicia", True)
+    assert h.session.submit("back")
+
+
+def test_after_reconnect_a_taken_nickname_is_asked_again_interactively() -> None:
+    h = Harness("alice")
+    h.join("alice")
+    h.drop()
+    h.connect()
+    h.server("NICK")
+    assert h.sent() == ["alice"]
+    h.server("ERROR nick-taken alice is already in the room", "NICK")
+    assert h.ui.asked == 1
+    assert h.status == []
+
+
+def test_after_reconnect_a_taken_nickname_fails_in_pipe_mode() -> None:
+    h = Harness("bot", interactive=False)
+    h.join("bot")
+    h.drop()
+    h.connect()
+    h.server("NICK", "ERROR nick-taken bot is already in the room", "NICK")
+    assert h.status == [1]
+
+
+def test_pipe_mode_keeps_lines_while_reconnecting() -> None:
+    h = Harness("bot", interactive=False)
+    h.join("bot")
+    h.drop()
+    h.session.input_line("typed while away")
+    h.session.input_ended()
+    h.connect()
+    h.join("bot")
+    assert h.sent() == ["typed while away", "/quit"]
+
+
+def test_no_reconnect_ends_with_an_error() -> None:
+    h = Harness("alice", reconnect=False)
+    h.join("alice")
+    h.drop()
+    assert h.ui.warnings == ["disconnected: the server closed the connection"]
+    assert h.status == [1]
+
+
+def test_closed_before_joining_the_first_time_is_an_error() -> None:
+    h = Harness(None)
+    h.server("NICK")
+    h.drop()
+    assert h.ui.warnings == [
+        "the server closed the connection before you joined the room"
+    ]
+    assert h.status == [1]
+
+
+def test_too_many_attempts_ends_the_session() -> None:
+    h = Harness(None)
+    h.server("ERROR too-many-attempts too many rejected nicknames")
+    h.drop()
+    assert h.ui.warnings == ["too many rejected nicknames"]
+    assert h.status == [1]
+
+
+def test_first_connection_failure() -> None:
+    h = Harness("alice")
+    h.session.connect_failed(Failure(error.ConnectionRefusedError()), "localhost:4000")
+    assert h.ui.warnings == ["cannot connect to localhost:4000: connection refused"]
+    assert h.status == [1]
+    h.session.connect_failed(Failure(error.ConnectionRefusedError()), "again")
+    assert h.status == [1]
+
+
+def test_quit_before_joining_exits_at_once() -> None:
+    h = Harness(None)
+    h.server("NICK")
+    h.session.choose_nick("/quit")
+    assert h.status == [0]
+
+
+def test_server_errors_are_warnings_and_keep_the_session() -> None:
+    h = Harness("alice")
+    h.join("alice")
+    h.server("ERROR unknown-command no command /frob; /help lists the commands")
+    h.server("ERROR nick-taken bob is already in the room")  # a /nick, once joined
+    assert h.ui.warnings == [
+        "no command /frob; /help lists the commands",
+        "bob is already in the room",
+    ]
+    assert h.session.me == "alice" and h.status == []
+
+
+def test_members_follow_the_room() -> None:
+    h = Harness("alice")
+    h.join("alice")
+    h.server("JOIN carol", "RENAME bob rob", "LEAVE carol bye")
+    assert h.session.members == {"alice", "rob"}
+
+
+def test_describe_failures_in_plain_words() -> None:
+    assert describe(Failure(error.ConnectionRefusedError())) == "connection refused"
+    assert describe(Failure(error.DNSLookupError("x"))) == "unknown host name"
+    assert describe(Failure(error.TimeoutError())).startswith("no answer")
+    assert describe(Failure(ValueError("odd"))) == "odd"
