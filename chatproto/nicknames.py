@@ -8,7 +8,13 @@ from __future__ import annotations
 
 import unicodedata
 
+import icu
+
 from chatproto.errors import ChatError
+
+# ICU's implementation of Unicode TR39 (security mechanisms): its skeleton
+# maps characters that look alike to one prototype.
+_SPOOF_CHECKER = icu.SpoofChecker()
 
 MAX_NICK_LENGTH = 24
 RULE = f"a nickname is 1 to {MAX_NICK_LENGTH} letters, digits, _ or -"
@@ -33,6 +39,16 @@ def nick_key(nick: str) -> str:
     accents; casefold then ignores case.
     """
     return unicodedata.normalize("NFKC", nick).casefold()
+
+
+def look_alike_key(nick: str) -> str:
+    """
+    Two nicknames that look alike (Cyrillic а for Latin a, I for l, rn for
+    m) have the same look-alike key: their TR39 skeleton, case-folded.  The
+    skeleton comes first, so that a capital I still passes for an l.
+    """
+    skeleton = _SPOOF_CHECKER.getSkeleton(0, unicodedata.normalize("NFKC", nick))
+    return skeleton.casefold()
 
 
 def check_nick(nick: str) -> str:

@@ -9,11 +9,11 @@ The chat itself happens in L{chatproto.room}.
 from __future__ import annotations
 
 import enum
-from typing import TYPE_CHECKING
+import socket
 
 from twisted.internet.error import ConnectionDone
-from twisted.internet.interfaces import IDelayedCall, IReactorTime
-from twisted.internet.protocol import Factory, connectionDone
+from twisted.internet.interfaces import IAddress, IDelayedCall, IReactorTime, ITransport
+from twisted.internet.protocol import connectionDone
 from twisted.logger import Logger
 from twisted.protocols.basic import LineReceiver
 from twisted.python.failure import Failure
@@ -21,16 +21,19 @@ from twisted.python.failure import Failure
 from chatproto import wire
 from chatproto.commands import handle_input
 from chatproto.errors import ChatError
+from chatproto.limits import Limits, SendQueue, TokenBucket
 from chatproto.room import Event, Participant, Room
 
-if TYPE_CHECKING:
-    from twisted.internet.interfaces import IAddress
-
-DEFAULT_MAX_LINE = 2048
 # How long a nickname reply without a line ending may sit before the client
 # is taken to be one that never sends line endings.
 UNFRAMED_AFTER = 0.3
 MAX_NICK_ATTEMPTS = 5
+# TCP keepalive: probe a connection idle this long, every KEEPALIVE_INTERVAL,
+# and give up after KEEPALIVE_PROBES unanswered probes: a vanished laptop is
+# noticed, and its nickname freed, in about two minutes.
+KEEPALIVE_IDLE = 60
+KEEPALIVE_INTERVAL = 10
+KEEPALIVE_PROBES = 6
 
 
 class State(enum.Enum):
@@ -56,50 +59,77 @@ class ChatProtocol(LineReceiver):
     delimiter = b"\n"
     log = Logger()
 
-    def __init__(self, room: Room, clock: IReactorTime, max_line: int) -> None:
+    def __init__(self, room: Room, clock: IReactorTime, limits: Limits) -> None:
         self.room = room
         self.clock = clock
-        self.max_line = max_line
+        self.limits = limits
+        self.max_line = limits.max_line
         # One byte more than max_line, for the CR of a CRLF line ending.
-        self.MAX_LENGTH = max_line + 1
+        self.MAX_LENGTH = limits.max_line + 1
         self.state = State.CHOOSING_NICK
         self.framing = Framing.UNDECIDED
         self.participant: Participant | None = None
         self.peer = "?"
         self._nick_attempts = 0
         self._unframed_timer: IDelayedCall | None = None
+        self._handshake_timer: IDelayedCall | None = None
+        self._throttle_timer: IDelayedCall | None = None
         # Set while the rest of an overlong line is still arriving.
         self._discarding = False
         # What followed an overlong line in the same read.
         self._after_overlong = b""
         self._decoder = wire.incremental_decoder()
+        self._bucket = (
+            TokenBucket(limits.rate, limits.burst, clock) if limits.rate > 0 else None
+        )
+        self._told_throttled = False
+        self._sendq: SendQueue | None = None
 
     # Connection events
 
     def connectionMade(self) -> None:
-        self.peer = _describe(self.transport.getPeer())
+        self.peer = describe(self.transport.getPeer())
         self.log.info("{peer} connected", peer=self.peer)
+        _tune_socket(self.transport)
+        self._sendq = SendQueue(
+            self.transport, self.limits.sendq, self._send_queue_exceeded
+        )
+        if self.limits.handshake_timeout > 0:
+            self._handshake_timer = self.clock.callLater(
+                self.limits.handshake_timeout, self._handshake_timed_out
+            )
         self.deliver(Event("NICK"))
 
     def connectionLost(self, reason: Failure = connectionDone) -> None:
-        if self._unframed_timer is not None and self._unframed_timer.active():
-            self._unframed_timer.cancel()
+        self._cancel_timers()
         if self.state is State.IN_ROOM and self.participant is not None:
             why = (
                 "connection closed"
                 if reason.check(ConnectionDone)
                 else "connection lost"
             )
-            self.log.info(
-                "{peer} {nick} left: {why}",
-                peer=self.peer,
-                nick=self.participant.nick,
-                why=why,
-            )
-            self.participant.leave(why)
+            self._leave(why)
         else:
             self.log.info("{peer} disconnected", peer=self.peer)
         self.state = State.GONE
+        self.factory.connection_closed(self)
+
+    def _cancel_timers(self) -> None:
+        timers = (self._unframed_timer, self._handshake_timer, self._throttle_timer)
+        for timer in timers:
+            if timer is not None and timer.active():
+                timer.cancel()
+
+    def _leave(self, why: str) -> None:
+        assert self.participant is not None
+        self.log.info(
+            "{peer} {nick} left: {why}",
+            peer=self.peer,
+            nick=self.participant.nick,
+            why=why,
+        )
+        self.state = State.GONE
+        self.participant.leave(why)
 
     # Framing: bytes to text
 
@@ -198,7 +228,34 @@ class ChatProtocol(LineReceiver):
                     handle_input(self.participant, text)
                 except ChatError as error:
                     self._report(error)
+                if self._bucket is not None:
+                    self._spend_token(self._bucket)
         # GONE: the connection is closing; what is still buffered is ignored.
+
+    def _spend_token(self, bucket: TokenBucket) -> None:
+        # Throttle, never drop: stop reading until the member may speak
+        # again, so TCP pushes back on the sender and its lines wait, in
+        # order, in its socket.  Other members are not touched.
+        wait = bucket.take()
+        if wait <= 0 or self.state is not State.IN_ROOM:
+            return
+        if not self._told_throttled:
+            self._told_throttled = True
+            self.log.info("{peer} rate-limited", peer=self.peer)
+            self._report(
+                ChatError(
+                    "rate-limited",
+                    f"you are sending faster than {self.limits.rate:g} lines a "
+                    "second; your lines are being slowed down, none is lost",
+                )
+            )
+        self.pauseProducing()
+        self._throttle_timer = self.clock.callLater(wait, self._unthrottle, bucket)
+
+    def _unthrottle(self, bucket: TokenBucket) -> None:
+        if bucket.full():
+            self._told_throttled = False
+        self.resumeProducing()
 
     def _nick_received(self, nick: str) -> None:
         try:
@@ -207,6 +264,9 @@ class ChatProtocol(LineReceiver):
             self._nick_rejected(error)
         else:
             self.state = State.IN_ROOM
+            if self._handshake_timer is not None:
+                self._handshake_timer.cancel()
+                self._handshake_timer = None
             self.log.info(
                 "{peer} joined {room} as {nick}",
                 peer=self.peer,
@@ -243,10 +303,37 @@ class ChatProtocol(LineReceiver):
     def _report(self, error: ChatError) -> None:
         self.deliver(Event("ERROR", error.code, error.reason))
 
+    def _handshake_timed_out(self) -> None:
+        self.log.info("{peer} chose no nickname in time", peer=self.peer)
+        self._report(
+            ChatError(
+                "handshake-timeout",
+                f"no nickname chosen in {self.limits.handshake_timeout:g} seconds",
+            )
+        )
+        self.disconnect()
+
+    def _send_queue_exceeded(self) -> None:
+        # The member reads slower than the room talks: let it go rather than
+        # hold ever more for it.  What it missed, it can catch up on later.
+        self.log.info("{peer} send queue exceeded", peer=self.peer)
+        if self.state is State.IN_ROOM:
+            self._leave("send queue exceeded")
+        self.state = State.GONE
+        self.transport.abortConnection()
+
+    def shut_down(self, notice: str) -> None:
+        """
+        The server is stopping: say so and close, telling nobody else.
+        """
+        self.deliver(Event("INFO", notice))
+        self.disconnect()
+
     # Recipient, for the room
 
     def deliver(self, event: Event) -> None:
-        self.transport.write(wire.encode_event(event))
+        assert self._sendq is not None
+        self._sendq.write(wire.encode_event(event))
 
     def disconnect(self) -> None:
         if self.state is State.IN_ROOM and self.participant is not None:
@@ -257,33 +344,30 @@ class ChatProtocol(LineReceiver):
         self.transport.loseConnection()
 
 
-class ChatFactory(Factory):
+def _tune_socket(transport: ITransport) -> None:
+    # Under TLS the protocol's transport wraps the TCP one; the socket is at
+    # the bottom.
+    while getattr(transport, "transport", None) is not None:
+        transport = transport.transport  # type: ignore[attr-defined]
+    handle = getattr(transport, "getHandle", lambda: None)()
+    if not isinstance(handle, socket.socket) or handle.family not in (
+        socket.AF_INET,
+        socket.AF_INET6,
+    ):
+        return
+    handle.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    handle.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    if hasattr(socket, "TCP_KEEPIDLE"):  # Linux; elsewhere the OS default
+        handle.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, KEEPALIVE_IDLE)
+        handle.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, KEEPALIVE_INTERVAL)
+        handle.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, KEEPALIVE_PROBES)
+
+
+def describe(address: IAddress) -> str:
     """
-    Builds a L{ChatProtocol} for each connection to one room.
+    A peer address for the log: C{host:port}, C{[v6host]:port}, or whatever
+    the address says of itself.
     """
-
-    # The protocols log connections themselves, with the peer address.
-    noisy = False
-
-    def __init__(
-        self,
-        room: Room,
-        max_line: int = DEFAULT_MAX_LINE,
-        clock: IReactorTime | None = None,
-    ) -> None:
-        if clock is None:
-            from twisted.internet import reactor as clock
-        self.room = room
-        self.max_line = max_line
-        self.clock = clock
-
-    def buildProtocol(self, addr: IAddress) -> ChatProtocol:
-        protocol = ChatProtocol(self.room, self.clock, self.max_line)
-        protocol.factory = self
-        return protocol
-
-
-def _describe(address: IAddress) -> str:
     host = getattr(address, "host", None)
     port = getattr(address, "port", None)
     if host is None:

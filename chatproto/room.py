@@ -16,7 +16,7 @@ from typing import Protocol
 from twisted.logger import Logger
 
 from chatproto.errors import ChatError
-from chatproto.nicknames import check_nick, nick_key
+from chatproto.nicknames import check_nick, look_alike_key, nick_key
 
 
 class Event:
@@ -74,7 +74,8 @@ class Room:
 
     def __init__(self, name: str) -> None:
         self.name = name
-        self._members: dict[str, Participant] = {}
+        self._members: dict[str, Participant] = {}  # by nick_key
+        self._look_alikes: dict[str, Participant] = {}  # by look_alike_key
         # A snapshot of the members, rebuilt only when membership changes, so
         # a fan-out neither copies the member list nor trips over a change.
         self._everyone: tuple[Participant, ...] = ()
@@ -101,10 +102,8 @@ class Room:
 
         @raise ChatError: if the nickname is invalid or taken.
         """
-        key = self._claim(nick, None)
-        participant = Participant(self, recipient, nick, key)
-        self._members[key] = participant
-        self._membership_changed()
+        participant = Participant(self, recipient, nick)
+        self._claim(participant, nick)
         self.post(
             Event("WELCOME", nick, f"to {self.name}; type /help for commands"),
             [participant],
@@ -141,24 +140,54 @@ class Room:
                 "delivering {event!r} to {nick}", event=event, nick=participant.nick
             )
 
-    def _claim(self, nick: str, claimant: Participant | None) -> str:
+    def close(self) -> None:
+        """
+        Let everyone go at once, without LEAVE notices: everyone is leaving.
+        """
+        for participant in self._everyone:
+            participant.present = False
+        self._members.clear()
+        self._look_alikes.clear()
+        self._membership_changed()
+
+    def _claim(self, participant: Participant, nick: str) -> None:
+        """
+        Register C{nick} for C{participant}, in place of the nickname it had.
+
+        @raise ChatError: if C{nick} is invalid, or someone else has it or
+            one that looks like it.
+        """
         key = check_nick(nick)
-        holder = self._members.get(key)
-        if holder is not None and holder is not claimant:
-            raise ChatError("nick-taken", f"{holder.nick} is already in the room")
-        return key
+        look_alike = look_alike_key(nick)
+        for holder in (self._members.get(key), self._look_alikes.get(look_alike)):
+            if holder is not None and holder is not participant:
+                if nick_key(holder.nick) == key:
+                    reason = f"{holder.nick} is already in the room"
+                else:
+                    reason = f"{nick} looks too much like {holder.nick}, who is here"
+                raise ChatError("nick-taken", reason)
+        self._release(participant)
+        participant.nick, participant.key, participant.look_alike = (
+            nick,
+            key,
+            look_alike,
+        )
+        self._members[key] = participant
+        self._look_alikes[look_alike] = participant
+        self._membership_changed()
+
+    def _release(self, participant: Participant) -> None:
+        if self._members.get(participant.key) is participant:
+            del self._members[participant.key]
+            del self._look_alikes[participant.look_alike]
 
     def _rename(self, participant: Participant, new: str) -> None:
-        key = self._claim(new, participant)
         old = participant.nick
-        del self._members[participant.key]
-        participant.nick, participant.key = new, key
-        self._members[key] = participant
-        self._membership_changed()
+        self._claim(participant, new)
         self.post(Event("RENAME", old, new))
 
     def _remove(self, participant: Participant, reason: str) -> None:
-        del self._members[participant.key]
+        self._release(participant)
         self._membership_changed()
         args = (participant.nick, reason) if reason else (participant.nick,)
         self.post(Event("LEAVE", *args))
@@ -172,11 +201,12 @@ class Participant:
     A member's place in a room: what a front end calls to act for it.
     """
 
-    def __init__(self, room: Room, recipient: Recipient, nick: str, key: str) -> None:
+    def __init__(self, room: Room, recipient: Recipient, nick: str) -> None:
         self.room = room
         self.recipient = recipient
         self.nick = nick
-        self.key = key
+        # Set by the room when it registers the nickname.
+        self.key = self.look_alike = ""
         self.present = True
 
     def __repr__(self) -> str:

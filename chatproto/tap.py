@@ -4,14 +4,43 @@ twistd wiring: C{twistd chatroom --port ...} builds the service here.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from twisted.application import strports
 from twisted.application.service import IService, MultiService, Service
+from twisted.internet.defer import Deferred
 from twisted.logger import Logger
 from twisted.python import usage
 
 from chatproto import __version__
-from chatproto.protocol import DEFAULT_MAX_LINE, ChatFactory
+from chatproto.factory import ChatFactory
+from chatproto.limits import Limits
 from chatproto.room import Room
+
+_DEFAULTS = Limits()
+
+# (option, what it takes, smallest value, help); the option's Limits field is
+# its name with "-" as "_".
+_LIMIT_OPTIONS: list[tuple[str, Callable[[str], Any], float, str]] = [
+    ("max-line", int, 1, "Longest line a client may send, in bytes."),
+    ("rate", float, 0, "Lines a second each member may send; 0 for no limit."),
+    ("burst", int, 1, "Lines a member may send at once before --rate applies."),
+    (
+        "sendq",
+        int,
+        1024,
+        "Bytes held for a member that reads too slowly; past that it is disconnected.",
+    ),
+    ("max-clients", int, 1, "Connections at once."),
+    ("max-per-ip", int, 0, "Connections at once from one address; 0 for no limit."),
+    (
+        "handshake-timeout",
+        float,
+        0,
+        "Seconds a connection has to choose a nickname; 0 for no limit.",
+    ),
+]
 
 
 class Options(usage.Options):
@@ -28,15 +57,15 @@ class Options(usage.Options):
             "p",
             "tcp:4000",
             "Where to listen: a port number or a Twisted endpoint description "
-            "(tcp:4000, tcp:4000:interface=127.0.0.1, ssl:..., "
+            "(tcp:4000, tcp:4000:interface=127.0.0.1, "
+            "ssl:4443:privateKey=key.pem:certKey=cert.pem, "
             "systemd:domain=INET:index=0).",
         ],
         ["room", None, "lobby", "Name of the room."],
+    ] + [
+        [name, None, getattr(_DEFAULTS, name.replace("-", "_")), help_text]
+        for name, _, _, help_text in _LIMIT_OPTIONS
     ]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self["max-line"] = DEFAULT_MAX_LINE
 
     def opt_port(self, description: str) -> None:
         # A bare number means TCP on all interfaces, as most servers take it.
@@ -44,32 +73,32 @@ class Options(usage.Options):
 
     opt_p = opt_port
 
-    def opt_max_line(self, value: str) -> None:
-        """
-        Longest line a client may send, in bytes (default: 2048).
-        """
-        self["max-line"] = _positive_int("--max-line", value)
-
     def postOptions(self) -> None:
         if not self["room"].strip():
             raise usage.UsageError("--room must not be empty")
+        self["limits"] = Limits(
+            **{
+                name.replace("-", "_"): _number(name, kind, minimum, self[name])
+                for name, kind, minimum, _ in _LIMIT_OPTIONS
+            }
+        )
 
 
-def _positive_int(option: str, value: str) -> int:
+def _number(option: str, kind: Callable[[str], Any], minimum: float, value: Any) -> Any:
+    what = "a whole number" if kind is int else "a number"
     try:
-        number = int(value)
+        number = kind(value)
     except ValueError:
-        raise usage.UsageError(
-            f"{option} takes a whole number, not {value!r}"
-        ) from None
-    if number < 1:
-        raise usage.UsageError(f"{option} must be at least 1")
+        raise usage.UsageError(f"--{option} takes {what}, not {value!r}") from None
+    if number < minimum:
+        raise usage.UsageError(f"--{option} must be at least {minimum:g}")
     return number
 
 
 class _Banner(Service):
     """
-    Says what the server is and where it listens, once logging has started.
+    Says what the server is, where it listens and its limits, once logging
+    has started.
     """
 
     log = Logger()
@@ -79,20 +108,39 @@ class _Banner(Service):
 
     def startService(self) -> None:
         super().startService()
+        limits = ", ".join(
+            f"--{name} {getattr(self.options['limits'], name.replace('-', '_')):g}"
+            for name, *_ in _LIMIT_OPTIONS
+        )
         self.log.info(
-            "chatproto {version}: room {room!r} on {port}, max line {max_line} bytes",
+            "chatproto {version}: room {room!r} on {port}; limits: {limits}",
             version=__version__,
             room=self.options["room"],
             port=self.options["port"],
-            max_line=self.options["max-line"],
+            limits=limits,
         )
 
 
+class _Shutdown(Service):
+    """
+    On stop (SIGTERM), tells every member and closes their connections.
+    """
+
+    def __init__(self, factory: ChatFactory) -> None:
+        self.factory = factory
+
+    def stopService(self) -> Deferred[None]:
+        super().stopService()
+        return self.factory.shut_down()
+
+
 def makeService(options: Options) -> IService:
-    room = Room(options["room"])
-    factory = ChatFactory(room, max_line=options["max-line"])
+    factory = ChatFactory(Room(options["room"]), options["limits"])
     service = MultiService()
     _Banner(options).setServiceParent(service)
+    # Services stop in reverse order: the port closes first, so nobody new
+    # arrives while the members are told goodbye.
+    _Shutdown(factory).setServiceParent(service)
     # strports.service fails start-up when the port cannot be had (for
     # instance, already in use), so twistd exits instead of idling deaf.
     strports.service(options["port"], factory).setServiceParent(service)

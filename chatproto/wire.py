@@ -16,9 +16,12 @@ NEWLINE = b"\r\n"
 # The key under which this front end caches its rendering of an event.
 _RENDERING = "line"
 
-# C0 controls, DEL and C1 controls are removed; a tab becomes a space.
+# Removed from text: C0 controls, DEL and C1 controls (terminal escapes and
+# the like), and the bidi embeddings, overrides and isolates, which can make
+# a line read differently from what it says.  A tab becomes a space.
 _CONTROLS = [*range(0x00, 0x20), 0x7F, *range(0x80, 0xA0)]
-_CLEAN_TABLE: dict[int, str | None] = dict.fromkeys(_CONTROLS)
+_BIDI_CONTROLS = [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]
+_CLEAN_TABLE: dict[int, str | None] = dict.fromkeys(_CONTROLS + _BIDI_CONTROLS)
 _CLEAN_TABLE[ord("\t")] = " "
 
 

@@ -4,11 +4,15 @@ Test helpers: a member connection driven through a StringTransport.
 
 from __future__ import annotations
 
+from typing import Any
+
 from twisted.internet.address import IPv4Address
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransportWithDisconnection
 
-from chatproto.protocol import ChatFactory, ChatProtocol
+from chatproto.factory import ChatFactory
+from chatproto.limits import Limits
+from chatproto.protocol import ChatProtocol
 from chatproto.room import Room
 
 _next_port = iter(range(40000, 60000))
@@ -19,10 +23,12 @@ class Connection:
     One client connection to a L{ChatProtocol}, with what it was sent.
     """
 
-    def __init__(self, factory: ChatFactory) -> None:
-        address = IPv4Address("TCP", "192.0.2.7", next(_next_port))
+    def __init__(self, factory: ChatFactory, host: str = "192.0.2.7") -> None:
+        address = IPv4Address("TCP", host, next(_next_port))
         self.transport = StringTransportWithDisconnection(peerAddress=address)
-        self.protocol: ChatProtocol = factory.buildProtocol(address)
+        protocol = factory.buildProtocol(address)
+        self.refused = not isinstance(protocol, ChatProtocol)
+        self.protocol: ChatProtocol = protocol  # type: ignore[assignment]
         self.transport.protocol = self.protocol
         self.protocol.makeConnection(self.transport)
         self._seen = 0
@@ -49,13 +55,15 @@ class Server:
     A room and its factory on a fake clock.
     """
 
-    def __init__(self, max_line: int = 2048) -> None:
+    def __init__(self, **limits: Any) -> None:
+        # No rate limit unless a test asks for one: most tests send fast.
+        self.limits = Limits(**{"rate": 0, **limits})
         self.clock = Clock()
         self.room = Room("lobby")
-        self.factory = ChatFactory(self.room, max_line=max_line, clock=self.clock)
+        self.factory = ChatFactory(self.room, self.limits, clock=self.clock)
 
-    def connect(self) -> Connection:
-        return Connection(self.factory)
+    def connect(self, host: str = "192.0.2.7") -> Connection:
+        return Connection(self.factory, host)
 
     def member(self, nick: str) -> Connection:
         """

@@ -12,7 +12,8 @@ from twisted.internet.protocol import ClientFactory, Protocol
 from twisted.internet.task import deferLater
 from twisted.protocols.basic import LineReceiver
 
-from chatproto.protocol import ChatFactory, ChatProtocol, State
+from chatproto.factory import ChatFactory
+from chatproto.limits import Limits
 from chatproto.room import Room
 
 TIMEOUT = 5.0
@@ -58,19 +59,8 @@ async def _until(condition: Callable[[], bool], what: str) -> None:
     raise AssertionError(f"timed out waiting for {what}")
 
 
-class TrackingFactory(ChatFactory):
-    def __init__(self, room: Room) -> None:
-        super().__init__(room)
-        self.protocols: list[ChatProtocol] = []
-
-    def buildProtocol(self, addr):  # type: ignore[no-untyped-def]
-        protocol = super().buildProtocol(addr)
-        self.protocols.append(protocol)
-        return protocol
-
-
 class Harness:
-    def __init__(self, factory: TrackingFactory, port: int) -> None:
+    def __init__(self, factory: ChatFactory, port: int) -> None:
         self.factory = factory
         self.port = port
         self.clients: list[Protocol] = []
@@ -97,7 +87,7 @@ class Harness:
 async def harness() -> AsyncIterator[Harness]:
     from twisted.internet import reactor
 
-    factory = TrackingFactory(Room("lobby"))
+    factory = ChatFactory(Room("lobby"), Limits(rate=0))
     listening = reactor.listenTCP(0, factory, interface="127.0.0.1")
     harness = Harness(factory, listening.getHost().port)
     try:
@@ -107,10 +97,7 @@ async def harness() -> AsyncIterator[Harness]:
             client.transport.loseConnection()
         # Wait for the server's side of every connection to close too, or
         # its sockets would outlive the test.
-        await _until(
-            lambda: all(p.state is State.GONE for p in factory.protocols),
-            "server-side connections to close",
-        )
+        await _until(lambda: not factory.protocols, "server-side connections to close")
         await listening.stopListening()
 
 
