@@ -1,0 +1,271 @@
+"""
+The client against a real server (twistd in a subprocess): interactive in a
+pseudo-terminal, read through a screen emulator, and piped as a subprocess.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pexpect
+import pytest
+from client_helpers import (
+    TIMEOUT,
+    PtyClient,
+    Server,
+    Watcher,
+    client_command,
+    client_env,
+    run_piped,
+)
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    server = Server(tmp_path)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def pty_clients() -> Iterator[list[PtyClient]]:
+    clients: list[PtyClient] = []
+    try:
+        yield clients
+    finally:
+        for client in clients:
+            client.close()
+
+
+def prompt_is(text: str):  # type: ignore[no-untyped-def]
+    return lambda screen: screen.cursor_row() == text
+
+
+def test_join_with_prompt_then_receive_while_typing(
+    server: Server, pty_clients: list[PtyClient]
+) -> None:
+    alice = PtyClient(server.port)
+    pty_clients.append(alice)
+    alice.wait_for(prompt_is("Choose a nickname: "), "the nickname prompt")
+    alice.send("alice\r")
+    alice.wait_for_text("Welcome alice")
+    alice.wait_for(prompt_is("alice> "), "the chat prompt")
+
+    alice.send("half typed")
+    alice.wait_for(prompt_is("alice> half typed"), "the half-typed line")
+    alice.send("\x1b[D\x1b[D")  # the cursor goes 2 to the left
+    alice.wait_for(lambda s: s.cursor()[0] == len("alice> half typ"), "cursor")
+
+    piped = run_piped(server.port, "hello alice\n", "--nick", "bob")
+    assert piped.returncode == 0, piped.stderr
+    alice.wait_for_text("<bob> hello alice")
+    alice.wait_for_text("-- bob left")
+    lines = alice.screen.lines()
+    row = alice.screen.buffer.y
+    assert lines[row] == "alice> half typed"  # still intact, on the last row
+    assert alice.screen.cursor()[0] == len("alice> half typ")  # and so is the cursor
+    assert any(re.fullmatch(r"\d\d:\d\d <bob> hello alice", line) for line in lines)
+    assert not any("half typed" in line for line in lines[:row])
+
+    alice.send("\x1b[C\x1b[C more\r")
+    alice.wait_for_text("<alice> half typed more")
+    alice.wait_for(prompt_is("alice> "), "an empty input row")
+    alice.send("\x1b[A")  # history
+    alice.wait_for(prompt_is("alice> half typed more"), "the line from history")
+    alice.send("\x15\x04")  # Ctrl-U, then Ctrl-D on the empty line
+    assert alice.wait_exit() == 0
+    assert "you left the room" in alice.screen.text()
+
+
+def test_rejected_nickname_shows_why_and_asks_again(
+    server: Server, pty_clients: list[PtyClient]
+) -> None:
+    holder = Watcher(server.port, "bob")
+    try:
+        client = PtyClient(server.port)
+        pty_clients.append(client)
+        client.wait_for(prompt_is("Choose a nickname: "), "the nickname prompt")
+        client.send("BOB\r")
+        client.wait_for_text("nickname 'BOB' not accepted: bob is already in the room")
+        client.wait_for(prompt_is("Choose a nickname: "), "the prompt again")
+        client.send("bad nick\r")
+        client.wait_for_text("nickname 'bad nick' not accepted: a nickname is")
+        client.wait_for(prompt_is("Choose a nickname: "), "the prompt again")
+        client.send("bobby\r")
+        client.wait_for(prompt_is("bobby> "), "the chat prompt")
+        holder.expect("JOIN bobby")
+        client.send("/msg bob psst\r")
+        holder.expect("PRIVATE bobby bob psst")
+        client.wait_for_text("[private] you -> bob: psst")
+        client.send("/quit\r")
+        assert client.wait_exit() == 0
+        holder.expect("LEAVE bobby", prefix=True)
+    finally:
+        holder.close()
+
+
+def test_survives_a_server_restart(
+    tmp_path: Path, pty_clients: list[PtyClient]
+) -> None:
+    server = Server(tmp_path)
+    try:
+        alice = PtyClient(server.port, "--nick", "alice")
+        pty_clients.append(alice)
+        alice.wait_for(prompt_is("alice> "), "the chat prompt")
+        alice.send("draft")
+        server.stop()
+        alice.wait_for_text("disconnected: the server closed the connection")
+        alice.wait_for_text("reconnecting in")
+        alice.wait_for(prompt_is("(alice, offline)> draft"), "the offline prompt")
+        alice.send("\r")
+        alice.wait_for_text("not connected, so not sent")
+        server = Server(tmp_path, port=server.port)
+        alice.wait_for_text("reconnected: you are back in the room as alice", 30)
+        alice.wait_for(prompt_is("alice> draft"), "the draft, kept")
+        watcher = Watcher(server.port, "bob")
+        try:
+            alice.send("\r")
+            watcher.expect("MSG alice draft")
+        finally:
+            watcher.close()
+        alice.send("\x03")  # Ctrl-C leaves too
+        assert alice.wait_exit() == 0
+    finally:
+        server.stop()
+
+
+def shell_around_client(port: int, *options: str) -> pexpect.spawn:
+    """The client in a pty under sh, which then shows the tty's state."""
+    command = " ".join(client_command(port, *options))
+    check = (
+        f"{sys.executable} -c 'import fcntl, os; "
+        'print("nonblock", fcntl.fcntl(0, fcntl.F_GETFL) & os.O_NONBLOCK)\''
+    )
+    script = f'{command}; echo "status=$?"; stty -a; {check}'
+    return pexpect.spawn(
+        "/bin/sh",
+        ["-c", script],
+        env=client_env(),
+        timeout=TIMEOUT,
+        dimensions=(24, 80),
+    )
+
+
+def assert_terminal_restored(shell: pexpect.spawn, status: int) -> None:
+    shell.expect(r"status=(\d+)")
+    assert int(shell.match.group(1)) == status
+    shell.expect("nonblock (\\d+)")
+    stty = shell.before.decode()
+    assert int(shell.match.group(1)) == 0
+    for setting in ("icanon", "echo", "isig", "opost", "icrnl"):
+        assert re.search(rf"(?<![-\w]){setting}\b", stty), f"{setting} is off"
+    shell.expect(pexpect.EOF)
+
+
+def test_terminal_is_restored_after_ctrl_c(server: Server) -> None:
+    shell = shell_around_client(server.port, "--nick", "alice")
+    try:
+        shell.expect("alice")
+        shell.expect("> ")
+        shell.send("half typed\x03")
+        assert_terminal_restored(shell, 0)
+    finally:
+        shell.close(force=True)
+
+
+def test_terminal_is_restored_after_an_error() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # nobody listens there
+    shell = shell_around_client(port)
+    try:
+        shell.expect(f"cannot connect to 127.0.0.1:{port}: connection refused")
+        assert_terminal_restored(shell, 1)
+    finally:
+        shell.close(force=True)
+
+
+def test_no_reconnect_exits_when_the_server_goes(tmp_path: Path) -> None:
+    server = Server(tmp_path)
+    shell = shell_around_client(server.port, "--nick", "alice", "--no-reconnect")
+    try:
+        shell.expect("Welcome alice")
+        server.stop()
+        shell.expect("disconnected: the server closed the connection")
+        assert_terminal_restored(shell, 1)
+    finally:
+        shell.close(force=True)
+        server.stop()
+
+
+def test_pipe_mode_sends_every_line_then_quits(server: Server) -> None:
+    watcher = Watcher(server.port, "alice")
+    try:
+        done = run_piped(
+            server.port,
+            "first line\n\n/me waves\n//slash\nlast line without newline",
+            "--nick",
+            "bot",
+        )
+        assert done.returncode == 0, done.stderr
+        for line in (
+            "JOIN bot",
+            "MSG bot first line",
+            "ACTION bot waves",
+            "MSG bot /slash",
+            "MSG bot last line without newline",
+            "LEAVE bot",
+        ):
+            watcher.expect(line, prefix=line.startswith("LEAVE"))
+        assert "\x1b" not in done.stdout
+        assert re.search(
+            r"^\d\d:\d\d <bot> last line without newline$", done.stdout, re.M
+        )
+        assert re.search(r"^\d\d:\d\d \* bot waves$", done.stdout, re.M)
+        assert done.stderr == ""
+    finally:
+        watcher.close()
+
+
+def test_pipe_mode_shows_what_others_say(server: Server) -> None:
+    watcher = Watcher(server.port, "alice")
+    try:
+        # The piped client waits for the server to close after /quit, so
+        # anything sent before it arrives on its stdout.
+        done = run_piped(server.port, "/who\n", "--nick", "bot")
+        assert done.returncode == 0
+        assert re.search(r"-- in the room \(2\): alice, bot", done.stdout)
+    finally:
+        watcher.close()
+
+
+def test_pipe_mode_rejected_nickname_is_one_line_on_stderr(server: Server) -> None:
+    holder = Watcher(server.port, "bot")
+    try:
+        done = run_piped(server.port, "hello\n", "--nick", "bot")
+    finally:
+        holder.close()
+    assert done.returncode == 1
+    assert done.stderr == (
+        "chatproto: nickname 'bot' rejected: bot is already in the room\n"
+    )
+    assert "hello" not in done.stdout
+
+
+def test_pipe_mode_without_a_server_is_one_line_error() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    done = run_piped(port, "hello\n", "--nick", "bot")
+    assert done.returncode == 1
+    assert (
+        done.stderr
+        == f"chatproto: cannot connect to 127.0.0.1:{port}: connection refused\n"
+    )
+    assert done.stdout == ""
