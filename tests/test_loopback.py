@@ -145,3 +145,15 @@ async def test_dropped_connection_leaves_once(harness: Harness) -> None:
     assert [line for line in carol.lines if line.startswith("LEAVE")] == [
         "LEAVE alice connection closed"
     ]
+
+
+@pytest_twisted.ensureDeferred
+async def test_accepted_sockets_have_keepalive_and_nodelay(harness: Harness) -> None:
+    import socket
+
+    await harness.member("alice")
+    [protocol] = harness.factory.protocols
+    handle = protocol.transport.getHandle()
+    assert handle.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 1
+    assert handle.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE) == 60
+    assert handle.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1

@@ -1,0 +1,150 @@
+"""
+Hardening, end to end: TLS, graceful shutdown and a soak of garbage, with
+twistd in a subprocess and real sockets on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+import random
+import socket
+import ssl
+import time
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from servers import SocketClient, twistd
+
+
+def make_certificate(directory: Path) -> tuple[Path, Path]:
+    """
+    A self-signed certificate for localhost and 127.0.0.1.
+    """
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [
+                    x509.DNSName("localhost"),
+                    x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+                ]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    key_file, cert_file = directory / "key.pem", directory / "cert.pem"
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    return key_file, cert_file
+
+
+def test_tls_port(tmp_path: Path) -> None:
+    key, cert = make_certificate(tmp_path)
+    port = f"ssl:0:privateKey={key}:certKey={cert}:interface=127.0.0.1"
+    with twistd(tmp_path, port=port) as server:
+        trust = ssl.create_default_context(cafile=str(cert))
+        alice = SocketClient(server.port, tls=trust)
+        alice.expect("NICK")
+        alice.send(b"alice\n")
+        alice.expect("JOIN alice")
+        alice.send(b"over tls\n")
+        alice.expect("MSG alice over tls")
+        # A client that does not trust the certificate is refused.
+        untrusting = ssl.create_default_context()
+        raw = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+        try:
+            untrusting.wrap_socket(raw, server_hostname="localhost")
+        except ssl.SSLCertVerificationError:
+            pass
+        else:
+            raise AssertionError("an untrusted certificate was accepted")
+        finally:
+            raw.close()
+        alice.close()
+        server.stop()
+
+
+def test_sigterm_tells_members_and_closes(tmp_path: Path) -> None:
+    with twistd(tmp_path) as server:
+        alice, bob = SocketClient(server.port), SocketClient(server.port)
+        for client, nick in ((alice, b"alice"), (bob, b"bob")):
+            client.expect("NICK")
+            client.send(nick + b"\n")
+            client.expect("JOIN " + nick.decode())
+        started = time.monotonic()
+        server.stop()
+        assert time.monotonic() - started < 5
+        for client in (alice, bob):
+            lines = client.expect("INFO server shutting down")
+            client.expect_closed()
+            assert not any(line.startswith("LEAVE") for line in lines)
+
+
+def test_soak_of_garbage_leaves_the_server_chatting(tmp_path: Path) -> None:
+    generator = random.Random(4)
+    with twistd(tmp_path, "--max-line", "512") as server:
+
+        def vandal_socket() -> socket.socket:
+            # A short timeout: the server stops reading from a flooder, and
+            # its socket buffers then fill up.
+            return socket.create_connection(("127.0.0.1", server.port), timeout=0.2)
+
+        vandals = [vandal_socket() for _ in range(20)]
+        deadline = time.monotonic() + 3
+        sent = 0
+        while time.monotonic() < deadline and sent < 200_000:
+            vandal = generator.choice(vandals)
+            size = generator.choice([1, 7, 100, 600, 3000])
+            junk = generator.randbytes(size)
+            if generator.random() < 0.3:
+                junk = (
+                    generator.choice(
+                        [b"v%d\n" % sent, b"/nick x%d\n" % sent, b"/me \x1b\n"]
+                    )
+                    + junk
+                )
+            try:
+                vandal.sendall(junk)
+            except TimeoutError:
+                pass  # throttled: the server reads it later
+            except OSError:
+                # The server may close a vandal (for example after too many
+                # bad nicknames); replace it.
+                vandal.close()
+                vandals[vandals.index(vandal)] = vandal_socket()
+            sent += 1
+        alice, bob = SocketClient(server.port), SocketClient(server.port)
+        for client, nick in ((alice, b"alice"), (bob, b"bob")):
+            client.expect("NICK")
+            client.send(nick + b"\n")
+            client.expect("JOIN " + nick.decode())
+        assert sent > 1000
+        alice.send(b"still standing?\n")
+        bob.expect("MSG alice still standing?")
+        for vandal in vandals:
+            vandal.close()
+        server.stop()
+    log = server.log_text()
+    assert "Traceback" not in log
+    assert "Unhandled" not in log
