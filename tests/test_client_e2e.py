@@ -5,7 +5,9 @@ pseudo-terminal, read through a screen emulator, and piped as a subprocess.
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 import socket
 import sys
 from collections.abc import Iterator
@@ -180,6 +182,31 @@ def test_terminal_is_restored_after_ctrl_c(server: Server) -> None:
         shell.close(force=True)
 
 
+def children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def test_terminal_is_restored_after_sigterm(server: Server) -> None:
+    shell = shell_around_client(server.port, "--nick", "alice")
+    try:
+        shell.expect("alice")
+        shell.expect("> ")
+        shell.send("half typed")
+        (client,) = children(shell.pid)
+        os.kill(client, signal.SIGTERM)
+        assert_terminal_restored(shell, 128 + signal.SIGTERM)
+    finally:
+        shell.close(force=True)
+
+
 def test_terminal_is_restored_after_an_error() -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -330,3 +357,18 @@ def test_colours_and_no_color(server: Server, pty_clients: list[PtyClient]) -> N
     colour_code = re.compile(rb"\x1b\[[0-9;]*(3[0-7]|9[0-7])m")
     assert colour_code.search(coloured.screen.raw)
     assert not colour_code.search(plain.screen.raw)
+
+
+def test_window_resize_keeps_long_lines_on_one_row(
+    server: Server, pty_clients: list[PtyClient]
+) -> None:
+    client = PtyClient(server.port, "--nick", "alice", width=60)
+    pty_clients.append(client)
+    client.wait_for(prompt_is("alice> "), "the chat prompt")
+    client.child.setwinsize(24, 30)
+    client.send("0123456789" * 5)
+    client.wait_for(
+        lambda s: s.cursor_row().endswith("456789") and len(s.cursor_row()) <= 29,
+        "the line scrolled to fit 30 columns",
+    )
+    assert client.screen.cursor()[0] <= 29

@@ -49,12 +49,18 @@ def run_until_done(
     release the terminal), waiting at most SHUTDOWN_TIMEOUT seconds for them.
     """
     status: list[int] = []
+    stopped_by_us: list[bool] = []
+
+    def stop() -> None:
+        if reactor.running:
+            stopped_by_us.append(True)
+            reactor.stop()
 
     def shutdown() -> None:
         waits = [connector.stop()] + [close() for close in closers]
         all_done: Deferred[Any] = DeferredList(waits, consumeErrors=True)
         all_done.addTimeout(SHUTDOWN_TIMEOUT, reactor)
-        all_done.addBoth(lambda _: reactor.stop())
+        all_done.addBoth(lambda _: stop())
 
     def done(code: int) -> None:
         status.append(code)
@@ -64,4 +70,8 @@ def run_until_done(
 
     session.done.addCallback(done)
     reactor.run()
+    if not stopped_by_us:
+        # Stopped from outside, by SIGTERM say: exit as a signal would.
+        signum = getattr(reactor, "_exitSignal", None)
+        return 128 + signum if signum else 1
     return status[0] if status else 1
