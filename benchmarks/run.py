@@ -1,0 +1,800 @@
+#!/usr/bin/env python3
+"""Run the chatproto benchmark suite: chatproto's server against a naive baseline.
+
+    python benchmarks/run.py                 # full suite (~10 min)
+    python benchmarks/run.py --quick         # ~1-2 min, smaller, one repeat
+    python benchmarks/run.py --only fanout-100 --repeat 5
+
+See docs/performance.rst for what is measured and how to read the table.
+Requirements: Linux, gcc, and `pip install -r benchmarks/requirements.txt`
+(plus the project itself, `pip install .`, for the chatroom twistd plugin).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import resource
+import select
+import shlex
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+LOADGEN_SRC = HERE / "loadgen.c"
+LOADGEN_BIN = RESULTS / "loadgen"
+BASELINE = HERE / "baseline_server.py"
+INSTALL_HINT = (
+    "install the benchmark dependencies with\n"
+    "    python -m pip install -r benchmarks/requirements.txt\n"
+    "and the project (for the chatroom twistd plugin) with\n"
+    "    python -m pip install .\n"
+    "gcc must be on PATH (Debian: apt-get install gcc)."
+)
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+# The server under test, as docs/performance.rst gives it.  --rate 0: the
+# per-member flood limit (default 5 lines/s) would measure the limiter, not
+# the fan-out; --max-clients: room for 10,000 members and the probe.
+DEFAULT_SERVER_CMD = [
+    "twistd", "-n", "--pidfile=", "chatroom",
+    "--port", "tcp:{port}:interface=127.0.0.1",
+    "--rate", "0", "--max-clients", "20000",
+]  # fmt: skip
+
+
+@dataclass
+class Scenario:
+    name: str
+    members: int
+    senders: int = 10
+    duration: float = 0.0  # send phase, seconds; 0: join only
+    rate: float = 0.0  # total messages/s; 0: flat out with a window
+    window: int = 8  # per sender, messages not yet delivered to every member
+    concurrency: int = 32  # handshakes in flight while joining
+    timeout: float = 120.0  # loadgen's own deadline; the runner adds 30 s
+    stall: float = 10.0  # no byte received for this long: STALLED
+    measure_rss: bool = False
+    max_repeat: int = 0  # 0: --repeat; else at most this many
+    server_args: list[str] = field(default_factory=list)  # chatproto only
+    default: bool = True  # part of a plain run (else only with --only)
+    fanout_row: str = ""  # idle scenario: name of the row for its send phase
+    about: str = ""
+
+
+def scenarios(quick: bool) -> list[Scenario]:
+    q = quick
+    flat = 2.0 if q else 4.0
+    storm = 2000 if q else 5000
+    idle = 2000 if q else 10000
+    return [
+        Scenario("fanout-10", 10, duration=flat, about="10 members, 10 senders"),
+        Scenario("fanout-100", 100, duration=flat, about="100 members, 10 senders"),
+        Scenario(
+            "fanout-1000", 1000, duration=flat + 1, about="1,000 members, 10 senders"
+        ),
+        Scenario(
+            "latency-light",
+            100,
+            rate=100,
+            duration=3 if q else 8,
+            about="100 members, 100 messages/s",
+        ),
+        Scenario(
+            "latency-heavy",
+            500,
+            rate=500,
+            duration=3 if q else 8,
+            about="500 members, 500 messages/s",
+        ),
+        Scenario(
+            f"storm-{storm}",
+            storm,
+            senders=0,
+            concurrency=200,
+            timeout=180,
+            about=f"{storm:,} members join, 200 handshakes in flight",
+        ),
+        Scenario(
+            f"idle-{idle}",
+            idle,
+            duration=flat,
+            measure_rss=True,
+            timeout=400,
+            max_repeat=1,
+            fanout_row=f"fanout-{idle}",
+            about=f"{idle:,} idle members, then 10 senders flat out",
+        ),
+        Scenario(
+            "fanout-100-history",
+            100,
+            duration=flat,
+            server_args=["--history-db", "{tmpdir}/history.sqlite"],
+            default=False,
+            about="fanout-100 with the server's --history-db (hook, later)",
+        ),
+    ]
+
+
+# ---------------------------------------------------------------- processes
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def preexec(core: int | None) -> Callable[[], None]:
+    def setup() -> None:
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        if core is not None:
+            os.sched_setaffinity(0, {core})
+
+    return setup
+
+
+def proc_cpu(pid: int) -> float:
+    """User + system CPU seconds of a process (all its threads)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def proc_rss_kib(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return float(line.split()[1])
+    except OSError:
+        pass
+    return float("nan")
+
+
+def listen_overflows() -> int:
+    """TcpExt ListenOverflows: connections dropped because an accept queue was
+    full (machine-wide, but this benchmark is all that runs)."""
+    lines = Path("/proc/net/netstat").read_text().splitlines()
+    for head, values in zip(lines[::2], lines[1::2], strict=False):
+        if head.startswith("TcpExt:"):
+            table = dict(zip(head.split()[1:], values.split()[1:], strict=False))
+            return int(table.get("ListenOverflows", 0))
+    return 0
+
+
+def wait_listening(proc: subprocess.Popen[bytes], port: int, limit: float) -> str:
+    """Wait until the server accepts and greets with NICK; '' when ready."""
+    end = time.monotonic() + limit
+    while time.monotonic() < end:
+        if proc.poll() is not None:
+            return f"server exited with {proc.returncode}"
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
+                data = b""
+                while b"\n" not in data:
+                    chunk = s.recv(100)
+                    if not chunk:
+                        break
+                    data += chunk
+                if data.startswith(b"NICK"):
+                    return ""
+                return f"server greeted with {data[:40]!r}, not NICK"
+        except OSError:
+            time.sleep(0.05)
+    return f"server not listening after {limit:.0f} s"
+
+
+class LineReader:
+    """Lines from a pipe, with a deadline, without threads."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.buf = b""
+
+    def readline(self, deadline: float) -> str | None:
+        while b"\n" not in self.buf:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            ready, _, _ = select.select([self.fd], [], [], left)
+            if ready:
+                chunk = os.read(self.fd, 65536)
+                if not chunk:
+                    return None
+                self.buf += chunk
+        line, self.buf = self.buf.split(b"\n", 1)
+        return line.decode()
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGKILL)
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        pass
+
+
+@dataclass
+class Target:
+    name: str
+    cmd: list[str]  # with {port} and {tmpdir}
+    extra_ok: bool  # gets Scenario.server_args
+
+
+def measure(
+    sc: Scenario, target: Target, cores: tuple[int, int] | None, logdir: Path
+) -> dict[str, Any]:
+    """One run of one scenario against one server; never raises on failure."""
+    port = free_port()
+    tmpdir = tempfile.mkdtemp(prefix="chatbench-")
+    subst = {"port": str(port), "tmpdir": tmpdir}
+    cmd = [a.format(**subst) for a in target.cmd]
+    if target.extra_ok:
+        cmd += [a.format(**subst) for a in sc.server_args]
+    log = open(logdir / f"{sc.name}-{target.name}-{port}.log", "wb")  # noqa: SIM115
+    row: dict[str, Any] = {"scenario": sc.name, "server": target.name, "cmd": cmd}
+    server_core, gen_core = cores if cores else (None, None)
+    server = subprocess.Popen(
+        cmd,
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        preexec_fn=preexec(server_core),
+    )
+    gen: subprocess.Popen[bytes] | None = None
+    try:
+        problem = wait_listening(server, port, 20)
+        if problem:
+            row.update(status="NOSTART", detail=problem)
+            return row
+        time.sleep(0.2)
+        rss0, cpu0, ovf0 = proc_rss_kib(server.pid), proc_cpu(server.pid), 0
+        ovf0 = listen_overflows()
+        args = [
+            str(LOADGEN_BIN),
+            "--interactive",
+            "--port",
+            str(port),
+            "--members",
+            str(sc.members),
+            "--senders",
+            str(sc.senders),
+            "--concurrency",
+            str(sc.concurrency),
+            "--duration",
+            str(sc.duration),
+            "--window",
+            str(sc.window),
+            "--rate",
+            str(sc.rate),
+            "--timeout",
+            str(sc.timeout),
+            "--stall",
+            str(sc.stall),
+        ]
+        t_start = time.monotonic()
+        gen = subprocess.Popen(
+            args,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            preexec_fn=preexec(gen_core),
+        )
+        assert gen.stdout is not None and gen.stdin is not None
+        reader = LineReader(gen.stdout.fileno())
+        deadline = t_start + sc.timeout + 30
+        cpu_settled = rss_settled = float("nan")
+        result: dict[str, Any] | None = None
+        while result is None:
+            line = reader.readline(deadline)
+            if line is None:
+                break
+            tag, _, payload = line.partition(" ")
+            if tag == "SETTLED":
+                cpu_settled = proc_cpu(server.pid)
+                if sc.measure_rss:
+                    time.sleep(1.0)  # let the server go quiet
+                    rss_settled = proc_rss_kib(server.pid)
+                    cpu_settled = proc_cpu(server.pid)
+                gen.stdin.write(b"GO\n")
+                gen.stdin.flush()
+            elif tag == "RESULT":
+                result = json.loads(payload)
+        cpu_end, rss_end = proc_cpu(server.pid), proc_rss_kib(server.pid)
+        row["wall_s"] = time.monotonic() - t_start
+        if result is None:
+            row.update(status="STALLED", detail=f"killed after {row['wall_s']:.0f} s")
+            gen.kill()
+        else:
+            row.update(result)
+        if server.poll() is not None:
+            row.update(status="SERVER-DIED", detail=f"exit {server.returncode}")
+        stop(server)
+        try:
+            gen.stdin.close()
+        except OSError:
+            pass
+        _, _, usage = os.wait4(gen.pid, 0)
+        gen.returncode = 0
+        row["listen_overflows"] = listen_overflows() - ovf0
+        row["gen_cpu_total_s"] = usage.ru_utime + usage.ru_stime
+        row["srv_cpu_join_s"] = cpu_settled - cpu0
+        row["srv_cpu_send_s"] = cpu_end - cpu_settled
+        row["srv_cpu_total_s"] = cpu_end - cpu0
+        row["rss_base_kib"] = rss0
+        row["rss_settled_kib"] = rss_settled
+        row["rss_end_kib"] = rss_end
+        if sc.measure_rss:
+            row["rss_per_member_kib"] = (rss_settled - rss0) / sc.members
+        if row.get("deliveries"):
+            row["srv_us_per_delivery"] = row["srv_cpu_send_s"] / row["deliveries"] * 1e6
+        return row
+    finally:
+        if gen is not None and gen.poll() is None:
+            gen.kill()
+            gen.wait()
+        stop(server)
+        log.close()
+        shutil.rmtree(tmpdir, ignore_errors=True)
+
+
+# ---------------------------------------------------------------- reporting
+
+
+def med(rows: list[dict[str, Any]], key: str) -> float | None:
+    values = [r[key] for r in rows if isinstance(r.get(key), int | float)]
+    values = [v for v in values if v == v and v >= 0]  # drop NaN and "none" (-1)
+    return statistics.median(values) if values else None
+
+
+@dataclass
+class Summary:
+    scenario: str
+    server: str
+    runs: list[dict[str, Any]]
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.runs) and all(r.get("status") == "OK" for r in self.runs)
+
+    @property
+    def status(self) -> str:
+        if self.ok:
+            return "OK"
+        bad = [r.get("status", "?") for r in self.runs if r.get("status") != "OK"]
+        return f"{'/'.join(sorted(set(bad)))} {len(bad)}/{len(self.runs)}"
+
+    def m(self, key: str) -> float | None:
+        """Median over runs; None (shown as '-') when any run failed."""
+        return med(self.runs, key) if self.ok else None
+
+
+def fmt(v: float | None, spec: str, scale: float = 1.0) -> str:
+    return "-" if v is None else format(v * scale, spec)
+
+
+COLUMNS = [
+    ("scenario", 18),
+    ("server", 9),
+    ("result", 16),
+    ("deliv/s", 9),
+    ("p50 ms", 7),
+    ("p99 ms", 7),
+    ("max ms", 8),
+    ("join s", 7),
+    ("KiB/mbr", 7),
+    ("srv CPU", 7),
+    ("gen CPU", 7),
+    ("us/deliv", 8),
+    ("ovfl", 5),
+    ("vs base", 7),
+]
+
+
+def table_lines(rows: list[list[str]]) -> list[str]:
+    rule = " ".join("=" * w for _, w in COLUMNS)
+    out = [rule, " ".join(f"{h:<{w}}" for h, w in COLUMNS), rule]
+    for r in rows:
+        out.append(" ".join(f"{c:<{w}}" for c, (_, w) in zip(r, COLUMNS, strict=True)))
+    out.append(rule)
+    return out
+
+
+def kind(name: str) -> str:
+    return name.split("-")[0]
+
+
+def summary_row(s: Summary, base: Summary | None) -> list[str]:
+    k = kind(s.scenario)
+    send = k in ("fanout", "latency")
+    d, p50, p99 = s.m("deliveries_per_s"), s.m("lat_p50_us"), s.m("lat_p99_us")
+    mx, join, rss = s.m("lat_max_us"), s.m("join_s"), s.m("rss_per_member_kib")
+    srv = s.m("srv_cpu_send_s" if send else "srv_cpu_join_s")
+    gen = s.m("gen_cpu_send_s" if send else "gen_cpu_join_s")
+    vs = "-"
+    if base is not None and base is not s:
+        ref = base_ref(base, k)
+        mine = s.m(KEY[k])
+        if ref and mine:
+            vs = f"{mine / ref:.2f}x"
+    return [
+        s.scenario,
+        s.server,
+        s.status,
+        fmt(d, ",.0f") if send else "-",
+        fmt(p50, ".2f", 1e-3) if send else "-",
+        fmt(p99, ".2f", 1e-3) if send else "-",
+        fmt(mx, ".1f", 1e-3) if send else "-",
+        fmt(join, ".2f") if not send else "-",
+        fmt(rss, ".2f") if k == "idle" else "-",
+        fmt(srv, ".2f"),
+        fmt(gen, ".2f"),
+        fmt(s.m("srv_us_per_delivery"), ".2f") if send else "-",
+        fmt(med(s.runs, "listen_overflows"), ".0f"),
+        vs,
+    ]
+
+
+KEY = {
+    "fanout": "deliveries_per_s",
+    "latency": "lat_p99_us",
+    "storm": "join_s",
+    "idle": "rss_per_member_kib",
+}
+
+
+def base_ref(base: Summary, k: str) -> float | None:
+    """The baseline's value to compare with.  A storm the baseline fails to
+    complete still has a time: until its last member that did join joined, a
+    lower bound of its real time (so the target gets harder, not easier)."""
+    if k == "storm" and not base.ok:
+        return med(base.runs, "join_s")
+    return base.m(KEY[k])
+
+
+def targets(summ: dict[tuple[str, str], Summary], quick: bool) -> list[list[str]]:
+    def get(scn: str, srv: str) -> Summary | None:
+        for (name, server), s in summ.items():
+            if server == srv and (name == scn or kind(name) == scn):
+                return s
+        return None
+
+    out = []
+    specs = [
+        ("fanout-100", "deliveries/s >= 2.6x baseline", 2.6),
+        ("fanout-1000", "deliveries/s >= 2x baseline", 2.0),
+    ]
+    for scn, text, need in specs:
+        s, b = get(scn, "chatproto"), get(scn, "baseline")
+        if s and b:
+            mine, ref = s.m(KEY["fanout"]), b.m(KEY["fanout"])
+            if mine and ref:
+                out.append([scn, text, f"{mine / ref:.2f}x", ok(mine / ref >= need)])
+            else:
+                out.append([scn, text, s.status, "NO" if not s.ok else "n/a"])
+    s = get("latency-light", "chatproto")
+    if s:
+        p99 = s.m("lat_p99_us")
+        value = fmt(p99, ".2f", 1e-3) + " ms" if p99 is not None else s.status
+        out.append(
+            ["latency-light", "p99 <= 2 ms", value, ok(p99 is not None and p99 <= 2000)]
+        )
+    s, b = get("storm", "chatproto"), get("storm", "baseline")
+    if s and b:
+        ref, mine = base_ref(b, "storm"), s.m("join_s")
+        text = "all join, time < 0.5x baseline"
+        if mine is not None and ref:
+            note = "" if b.ok else " (baseline failed: its partial time)"
+            out.append(
+                [s.scenario, text, f"{mine / ref:.2f}x{note}", ok(mine < 0.5 * ref)]
+            )
+        else:
+            out.append([s.scenario, text, s.status, "NO"])
+    s = get("idle", "chatproto")
+    if s:
+        rss = s.m("rss_per_member_kib")
+        value = f"{rss:.2f} KiB" if rss is not None else s.status
+        out.append(
+            [
+                s.scenario,
+                "<= 10 KiB RSS per member",
+                value,
+                ok(rss is not None and rss <= 10),
+            ]
+        )
+    if quick:
+        for r in out:
+            r[3] += " (quick)"
+    return out
+
+
+def ok(flag: bool) -> str:
+    return "MET" if flag else "NOT MET"
+
+
+# ---------------------------------------------------------------- main
+
+
+def build_loadgen() -> None:
+    RESULTS.mkdir(exist_ok=True)
+    if (
+        LOADGEN_BIN.exists()
+        and LOADGEN_BIN.stat().st_mtime >= LOADGEN_SRC.stat().st_mtime
+    ):
+        return
+    cc = shutil.which("gcc") or shutil.which("cc")
+    if not cc:
+        sys.exit("run.py: no C compiler (gcc) found.\n" + INSTALL_HINT)
+    cmd = [cc, "-O2", "-Wall", "-o", str(LOADGEN_BIN), str(LOADGEN_SRC)]
+    subprocess.run(cmd, check=True)
+
+
+def find_twistd() -> str | None:
+    here = Path(sys.executable).parent / "twistd"
+    return str(here) if here.exists() else shutil.which("twistd")
+
+
+def has_chatroom(twistd: str) -> bool:
+    try:
+        out = subprocess.run(
+            [twistd, "--help"], capture_output=True, text=True, timeout=60
+        ).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return any(line.split()[:1] == ["chatroom"] for line in out.splitlines())
+
+
+def environment() -> dict[str, Any]:
+    cpu = "?"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    commit = subprocess.run(
+        ["git", "-C", str(HERE), "rev-parse", "--short", "HEAD"],
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    return {
+        "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "commit": commit,
+        "somaxconn": Path("/proc/sys/net/core/somaxconn").read_text().strip(),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument(
+        "--quick", action="store_true", help="smaller and shorter, 1 repeat"
+    )
+    ap.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="SCENARIO",
+        help="run only these (comma-separated or repeated); see --list",
+    )
+    ap.add_argument("--repeat", type=int, default=None, help="runs per measurement (3)")
+    ap.add_argument(
+        "--server-cmd",
+        default=None,
+        help="command for the server under test, with {port} (and {tmpdir}); "
+        "default: " + " ".join(DEFAULT_SERVER_CMD) + "; it must exec the server "
+        "(its pid is the one measured)",
+    )
+    ap.add_argument(
+        "--server-args",
+        default="",
+        help="extra arguments for the server under test, every scenario",
+    )
+    ap.add_argument("--no-baseline", action="store_true")
+    ap.add_argument("--no-server", action="store_true", help="baseline only")
+    ap.add_argument("--no-pin", action="store_true", help="do not pin to cores")
+    ap.add_argument("--list", action="store_true", help="list scenarios and exit")
+    ap.add_argument("--json", type=Path, default=None, help="raw results file")
+    args = ap.parse_args(argv)
+
+    all_scn = scenarios(args.quick)
+    if args.list:
+        for sc in all_scn:
+            extra = "" if sc.default else "  (only with --only)"
+            print(f"{sc.name:<20} {sc.about}{extra}")
+        return 0
+    only = {n for item in args.only for n in item.split(",") if n}
+    unknown = only - {sc.name for sc in all_scn}
+    if unknown:
+        ap.error(f"unknown scenario(s) {', '.join(sorted(unknown))}; see --list")
+    chosen = [sc for sc in all_scn if (sc.name in only if only else sc.default)]
+    repeat = args.repeat if args.repeat is not None else (1 if args.quick else 3)
+
+    try:
+        import twisted  # noqa: F401
+    except ImportError:
+        sys.exit("run.py: Twisted is not importable by this Python.\n" + INSTALL_HINT)
+    build_loadgen()
+
+    targets_list: list[Target] = []
+    if not args.no_baseline:
+        cmd = [sys.executable, str(BASELINE), "{port}"]
+        targets_list.append(Target("baseline", cmd, False))
+    if not args.no_server:
+        if args.server_cmd:
+            cmd = shlex.split(args.server_cmd)
+        else:
+            twistd = find_twistd()
+            if not twistd or not has_chatroom(twistd):
+                print(
+                    "run.py: no twistd with the chatroom plugin; measuring the "
+                    "baseline only.\n" + INSTALL_HINT,
+                    file=sys.stderr,
+                )
+                cmd = []
+            else:
+                cmd = [twistd, *DEFAULT_SERVER_CMD[1:]]
+        if cmd:
+            cmd += shlex.split(args.server_args)
+            targets_list.append(Target("chatproto", cmd, True))
+    if not targets_list:
+        sys.exit("run.py: nothing to measure")
+
+    cores: tuple[int, int] | None = None
+    avail = sorted(os.sched_getaffinity(0))
+    if not args.no_pin and len(avail) >= 2:
+        cores = (avail[-1], avail[0])  # server, load generator (and this runner)
+        os.sched_setaffinity(0, {avail[0]})
+    else:
+        print("run.py: not pinning (fewer than 2 cores or --no-pin)", file=sys.stderr)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    need = max(sc.members for sc in chosen) + 100
+    if hard < need:
+        print(
+            f"run.py: warning: file descriptor limit {hard} < {need}; raise "
+            "`ulimit -Hn`",
+            file=sys.stderr,
+        )
+
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    logdir = RESULTS / f"logs-{stamp}"
+    logdir.mkdir(parents=True, exist_ok=True)
+    env = environment()
+    pin = (
+        f"server on core {cores[0]}, load generator on core {cores[1]}"
+        if cores
+        else "unpinned"
+    )
+    print(
+        f"# {env['date']}  {env['cpu']} x{env['cores']}  Linux {env['kernel']}  "
+        f"Python {env['python']}  commit {env['commit']}  ({pin})",
+        file=sys.stderr,
+    )
+
+    raw: list[dict[str, Any]] = []
+    total = sum(
+        min(repeat, sc.max_repeat or repeat) * len(targets_list) for sc in chosen
+    )
+    done = 0
+    t_suite = time.monotonic()
+    for sc in chosen:
+        n = min(repeat, sc.max_repeat or repeat)
+        for i in range(n):
+            order = targets_list if i % 2 == 0 else targets_list[::-1]
+            for target in order:
+                done += 1
+                row = measure(sc, target, cores, logdir)
+                row["repeat"] = i
+                raw.append(row)
+                print(f"[{done}/{total}] {progress(row)}", file=sys.stderr, flush=True)
+
+    # summaries; an idle run also yields a fan-out row from its send phase
+    summ: dict[tuple[str, str], Summary] = {}
+    for sc in chosen:
+        for target in targets_list:
+            runs = [
+                r
+                for r in raw
+                if r["scenario"] == sc.name and r["server"] == target.name
+            ]
+            summ[(sc.name, target.name)] = Summary(sc.name, target.name, runs)
+            if sc.fanout_row:
+                summ[(sc.fanout_row, target.name)] = Summary(
+                    sc.fanout_row, target.name, runs
+                )
+    rows = []
+    for (scn, _srv), s in summ.items():
+        base = summ.get((scn, "baseline"))
+        rows.append(summary_row(s, base))
+    lines = table_lines(rows)
+    tgt = targets(summ, args.quick)
+    wall = time.monotonic() - t_suite
+    print()
+    print(
+        f"chatproto benchmark, {env['date']}, {env['cpu']}, {env['cores']} cores, "
+        f"{pin}; medians of {repeat} run(s); suite took {wall:.0f} s"
+    )
+    print()
+    print("\n".join(lines))
+    print()
+    print(
+        "deliv/s: MSG lines received per second by all members; latency from the "
+        "send time stamp; srv/gen CPU: CPU seconds of the server/load generator "
+        "in the send phase (join phase for storm/idle); us/deliv: server CPU per "
+        "delivery; ovfl: listen-queue overflows (TcpExt ListenOverflows); "
+        "vs base: ratio to the baseline of the scenario's key number."
+    )
+    if tgt:
+        print()
+        w = (16, 34, 44, 16)
+        rule = " ".join("=" * x for x in w)
+        print(rule)
+        print(
+            " ".join(
+                f"{h:<{x}}"
+                for h, x in zip(
+                    ("target", "requirement", "measured", "met"), w, strict=True
+                )
+            )
+        )
+        print(rule)
+        for r in tgt:
+            print(" ".join(f"{c:<{x}}" for c, x in zip(r, w, strict=True)))
+        print(rule)
+    for r in raw:
+        if r.get("status") != "OK":
+            print(
+                f"failure: {r['scenario']} {r['server']} #{r['repeat']}: "
+                f"{r.get('status')} {r.get('detail', '')}"
+            )
+        gen_s = r.get("send_s") or 0
+        if gen_s and r.get("gen_cpu_send_s", 0) > 0.8 * gen_s:
+            print(
+                f"warning: {r['scenario']} {r['server']} #{r['repeat']}: the load "
+                "generator was busy > 80% of the send phase"
+            )
+    out = args.json or RESULTS / f"run-{stamp}.json"
+    out.write_text(json.dumps({"env": env, "argv": sys.argv, "runs": raw}, indent=1))
+    print(f"\nraw results: {out}; server logs: {logdir}")
+    return 0 if all(r.get("status") == "OK" for r in raw) else 1
+
+
+def progress(r: dict[str, Any]) -> str:
+    head = f"{r['scenario']} {r['server']} #{r['repeat']}: {r.get('status')}"
+    if r.get("status") != "OK":
+        return f"{head} {r.get('detail', '')}"
+    if r.get("deliveries"):
+        return (
+            f"{head} {r['deliveries_per_s']:,.0f} deliveries/s, p99 "
+            f"{r['lat_p99_us'] / 1e3:.2f} ms, server CPU {r['srv_cpu_send_s']:.2f} s, "
+            f"generator CPU {r['gen_cpu_send_s']:.2f} s"
+        )
+    extra = ""
+    if r.get("rss_per_member_kib") is not None:
+        extra = f", {r['rss_per_member_kib']:.2f} KiB RSS per member"
+    return (
+        f"{head} {r['joined']} joined in {r['join_s']:.2f} s, handshake p99 "
+        f"{r['hs_p99_ms']:.0f} ms{extra}"
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
