@@ -6,6 +6,14 @@ from collections.abc import Callable
 from typing import Any
 
 from twisted.internet.defer import Deferred, DeferredList
+from twisted.logger import (
+    ILogObserver,
+    LogEvent,
+    LogLevel,
+    formatEvent,
+    globalLogBeginner,
+)
+from zope.interface import provider
 
 from .connect import Once, Reconnecting, make_endpoint
 from .options import Config
@@ -17,6 +25,35 @@ SHUTDOWN_TIMEOUT = 3.0
 
 def where(config: Config) -> str:
     return f"{config.host}:{config.port}"
+
+
+def error_observer(report: Callable[[str], None]) -> ILogObserver:
+    """A log observer that shows errors to the user as one line, and drops the rest.
+
+    Without one, Twisted writes tracebacks to stderr, over the terminal.
+    """
+
+    @provider(ILogObserver)
+    def observe(event: LogEvent) -> None:
+        level = event.get("log_level")
+        if level not in (LogLevel.error, LogLevel.critical) and not event.get(
+            "isError"
+        ):
+            return
+        failure = event.get("log_failure")
+        text = failure.getErrorMessage() if failure is not None else formatEvent(event)
+        try:
+            report(f"unexpected error: {text}")
+        except Exception:  # never let logging break the client
+            pass
+
+    return observe
+
+
+def start_logging(report: Callable[[str], None]) -> None:
+    globalLogBeginner.beginLoggingTo(
+        [error_observer(report)], discardBuffer=True, redirectStandardIO=False
+    )
 
 
 def make_endpoint_check(reactor: Any, config: Config) -> None:

@@ -100,6 +100,7 @@ def run(reactor: Any, config: Config) -> int:
             reconnect=config.reconnect,
             clock=reactor,
         )
+        app.start_logging(write_stderr)
         lines = StdinLines(session)
         stdio = StandardIO(lines)
         ui.out = stdio

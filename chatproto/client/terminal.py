@@ -58,6 +58,10 @@ class TerminalUI:
         self.asking = True
         self._prompt(NICK_PROMPT)
 
+    def connecting(self, where: str) -> None:
+        self.notice(f"connecting to {where}...")
+        self._prompt("> ")
+
     def state_changed(self, nick: str | None, online: bool) -> None:
         self.asking = False
         if online and nick:
@@ -140,6 +144,7 @@ def run(reactor: Any, config: Config) -> int:
             clock=reactor,
         )
         ui.session = session
+        app.start_logging(ui.warn)
         stdio = StandardIO(ServerProtocol(lambda: ui.editor))
         ui.editor.terminalSize(*_window_size(fd_out))
 
@@ -147,8 +152,7 @@ def run(reactor: Any, config: Config) -> int:
             reactor.callFromThread(ui.editor.terminalSize, *_window_size(fd_out))
 
         signal.signal(signal.SIGWINCH, resized)
-        ui.notice(f"connecting to {app.where(config)}...")
-        ui._prompt("> ")
+        ui.connecting(app.where(config))
         connector = app.connect(reactor, config, session)
 
         def release_terminal() -> Deferred[None]:
