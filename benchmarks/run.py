@@ -63,7 +63,9 @@ class Scenario:
     senders: int = 10
     duration: float = 0.0  # send phase, seconds; 0: join only
     rate: float = 0.0  # total messages/s; 0: flat out with a window
-    window: int = 8  # per sender, messages not yet delivered to every member
+    window: int = 0  # per sender, messages not yet delivered to every member;
+    # 0: 20,000 deliveries in flight per sender (clamped to 4..256 messages),
+    # enough to cover a 40 ms delayed-ACK stall without idling the server
     concurrency: int = 32  # handshakes in flight while joining
     timeout: float = 120.0  # loadgen's own deadline; the runner adds 30 s
     stall: float = 10.0  # no byte received for this long: STALLED
@@ -155,6 +157,15 @@ def proc_cpu(pid: int) -> float:
     except OSError:
         return float("nan")
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def proc_wait(pid: int) -> float:
+    """Seconds the process's main thread spent runnable but waiting for a CPU
+    (/proc/PID/schedstat): high when something else ran on its core."""
+    try:
+        return int(Path(f"/proc/{pid}/schedstat").read_text().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return float("nan")
 
 
 def proc_rss_kib(pid: int) -> float:
@@ -281,7 +292,7 @@ def measure(
             "--duration",
             str(sc.duration),
             "--window",
-            str(sc.window),
+            str(sc.window or max(4, min(256, 20000 // sc.members))),
             "--rate",
             str(sc.rate),
             "--timeout",
@@ -299,7 +310,8 @@ def measure(
         assert gen.stdout is not None and gen.stdin is not None
         reader = LineReader(gen.stdout.fileno())
         deadline = t_start + sc.timeout + 30
-        cpu_settled = rss_settled = float("nan")
+        cpu_settled = rss_settled = wait_settled = float("nan")
+        wait0 = proc_wait(server.pid)
         result: dict[str, Any] | None = None
         while result is None:
             line = reader.readline(deadline)
@@ -308,15 +320,18 @@ def measure(
             tag, _, payload = line.partition(" ")
             if tag == "SETTLED":
                 cpu_settled = proc_cpu(server.pid)
+                wait_settled = proc_wait(server.pid)
                 if sc.measure_rss:
                     time.sleep(1.0)  # let the server go quiet
                     rss_settled = proc_rss_kib(server.pid)
                     cpu_settled = proc_cpu(server.pid)
+                    wait_settled = proc_wait(server.pid)
                 gen.stdin.write(b"GO\n")
                 gen.stdin.flush()
             elif tag == "RESULT":
                 result = json.loads(payload)
         cpu_end, rss_end = proc_cpu(server.pid), proc_rss_kib(server.pid)
+        wait_end = proc_wait(server.pid)
         row["wall_s"] = time.monotonic() - t_start
         if result is None:
             row.update(status="STALLED", detail=f"killed after {row['wall_s']:.0f} s")
@@ -342,6 +357,14 @@ def measure(
         row["rss_end_kib"] = rss_end
         if sc.measure_rss:
             row["rss_per_member_kib"] = (rss_settled - rss0) / sc.members
+        row["srv_wait_join_s"] = wait_settled - wait0
+        row["srv_wait_send_s"] = wait_end - wait_settled
+        if row.get("send_s"):
+            row["srv_util"] = row["srv_cpu_send_s"] / row["send_s"]
+            row["srv_wait"] = row["srv_wait_send_s"] / row["send_s"]
+        if row.get("join_s"):
+            row["srv_util_join"] = row["srv_cpu_join_s"] / row["join_s"]
+            row["srv_wait_join"] = row["srv_wait_join_s"] / row["join_s"]
         if row.get("deliveries"):
             row["srv_us_per_delivery"] = row["srv_cpu_send_s"] / row["deliveries"] * 1e6
         return row
@@ -402,6 +425,8 @@ COLUMNS = [
     ("srv CPU", 7),
     ("gen CPU", 7),
     ("us/deliv", 8),
+    ("srv %", 5),
+    ("wait %", 6),
     ("ovfl", 5),
     ("vs base", 7),
 ]
@@ -446,6 +471,8 @@ def summary_row(s: Summary, base: Summary | None) -> list[str]:
         fmt(srv, ".2f"),
         fmt(gen, ".2f"),
         fmt(s.m("srv_us_per_delivery"), ".2f") if send else "-",
+        fmt(s.m("srv_util" if send else "srv_util_join"), ".0f", 100),
+        fmt(s.m("srv_wait" if send else "srv_wait_join"), ".0f", 100),
         fmt(med(s.runs, "listen_overflows"), ".0f"),
         vs,
     ]
@@ -739,7 +766,9 @@ def main(argv: list[str] | None = None) -> int:
         "deliv/s: MSG lines received per second by all members; latency from the "
         "send time stamp; srv/gen CPU: CPU seconds of the server/load generator "
         "in the send phase (join phase for storm/idle); us/deliv: server CPU per "
-        "delivery; ovfl: listen-queue overflows (TcpExt ListenOverflows); "
+        "delivery; srv %: server CPU / wall time of that phase; wait %: time "
+        "the server was runnable but its core ran something else (noise); "
+        "ovfl: listen-queue overflows (TcpExt ListenOverflows); "
         "vs base: ratio to the baseline of the scenario's key number."
     )
     if tgt:
