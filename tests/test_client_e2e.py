@@ -372,3 +372,28 @@ def test_window_resize_keeps_long_lines_on_one_row(
         "the line scrolled to fit 30 columns",
     )
     assert client.screen.cursor()[0] <= 29
+
+
+def test_unicode_typed_in_the_terminal_reaches_the_room(
+    server: Server, pty_clients: list[PtyClient]
+) -> None:
+    watcher = Watcher(server.port, "w")
+    try:
+        client = PtyClient(server.port)
+        pty_clients.append(client)
+        client.wait_for(prompt_is("Choose a nickname: "), "the nickname prompt")
+        client.send("zoë\r")
+        watcher.expect("JOIN zoë")
+        client.send("李雷 ça va\r")
+        watcher.expect("MSG zoë 李雷 ça va")
+        watcher.sock.sendall("/msg zoë héllo 李\r\n".encode())
+        client.wait_for(
+            lambda s: "[private] w -> you: héllo 李".encode() in strip_sgr(s.raw),
+            "the private message",
+        )
+    finally:
+        watcher.close()
+
+
+def strip_sgr(raw: bytes) -> bytes:
+    return re.sub(rb"\x1b\[[0-9;]*m", b"", raw)
