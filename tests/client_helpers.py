@@ -65,7 +65,9 @@ def wait_until(check: Callable[[], bool], what: str, timeout: float = TIMEOUT) -
 class Server:
     """A chatroom server run by twistd in a subprocess."""
 
-    def __init__(self, workdir: Path, port: int = 0, listen: str = "tcp") -> None:
+    def __init__(
+        self, workdir: Path, port: int = 0, listen: str = "tcp", *options: str
+    ) -> None:
         """Listen on 127.0.0.1:port; ``listen`` is "tcp" or "ssl:<options>"."""
         self.workdir = workdir
         self.log = workdir / f"twistd-{time.monotonic_ns()}.log"
@@ -80,6 +82,7 @@ class Server:
                 "chatroom",
                 "--port",
                 f"{listen}:{port}:interface=127.0.0.1",
+                *options,
             ],
             cwd=workdir,
             stdin=subprocess.DEVNULL,

@@ -261,6 +261,24 @@ def test_pipe_mode_sends_every_line_then_quits(server: Server) -> None:
         watcher.close()
 
 
+def test_pipe_mode_waits_for_a_rate_limiting_server(tmp_path: Path) -> None:
+    # At one line a second, the server needs longer than the client's quit
+    # timeout to get through: the client must wait while lines keep coming.
+    server = Server(tmp_path, 0, "tcp", "--rate", "1", "--burst", "1")
+    watcher = Watcher(server.port, "alice")
+    try:
+        lines = [f"line {n}" for n in range(7)]
+        done = run_piped(server.port, "\n".join(lines), "--nick", "bot", timeout=30)
+        assert done.returncode == 0, done.stderr
+        for line in lines:
+            watcher.expect(f"MSG bot {line}")
+        watcher.expect("LEAVE bot", prefix=True)
+        assert done.stdout.count("<bot> line") == 7
+    finally:
+        watcher.close()
+        server.stop()
+
+
 def test_pipe_mode_shows_what_others_say(server: Server) -> None:
     watcher = Watcher(server.port, "alice")
     try:

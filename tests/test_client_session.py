@@ -161,6 +161,22 @@ def test_quit_waits_a_bounded_time_for_the_server() -> None:
     assert not h.clock.getDelayedCalls()
 
 
+def test_quit_waits_longer_while_the_server_is_still_sending() -> None:
+    h = Harness("bot", interactive=False)
+    h.join("bot")
+    for n in range(3):
+        h.session.input_line(f"line {n}")
+    h.session.input_ended()
+    assert h.sent() == ["line 0", "line 1", "line 2", "/quit"]
+    for n in range(3):  # a rate-limiting server works through them slowly
+        h.clock.advance(Session.QUIT_TIMEOUT - 1)
+        h.server(f"MSG bot line {n}")
+    assert h.status == []
+    h.clock.advance(Session.QUIT_TIMEOUT - 1)
+    h.drop()
+    assert h.status == [0]
+
+
 def test_pipe_mode_quit_timeout_is_a_failure() -> None:
     h = Harness("bot", interactive=False)
     h.join("bot")
@@ -268,6 +284,39 @@ def test_too_many_attempts_ends_the_session() -> None:
     h.server("ERROR too-many-attempts too many rejected nicknames")
     h.drop()
     assert h.ui.warnings == ["too many rejected nicknames"]
+    assert h.status == [1]
+
+
+def test_server_full_on_the_first_connection_is_one_error() -> None:
+    h = Harness("bot", interactive=False)
+    h.server("ERROR server-full the server is full; try again later")
+    h.drop()
+    assert h.ui.warnings == ["the server is full; try again later"]
+    assert h.status == [1]
+
+
+def test_server_full_while_reconnecting_keeps_trying() -> None:
+    h = Harness("alice")
+    h.join("alice")
+    h.drop()
+    h.connect()
+    h.server("ERROR server-full the server is full; try again later")
+    h.drop()
+    assert h.status == []
+    h.connect()
+    h.join("alice")
+    assert h.ui.notices[-1].startswith("reconnected")
+
+
+def test_handshake_timeout_ends_the_session() -> None:
+    h = Harness("alice")
+    h.join("alice")
+    h.drop()
+    h.connect()
+    h.server("NICK", "ERROR nick-taken alice is already in the room", "NICK")
+    h.server("ERROR handshake-timeout no nickname chosen in 60 seconds")
+    h.drop()
+    assert h.ui.warnings[-1] == "no nickname chosen in 60 seconds"
     assert h.status == [1]
 
 

@@ -83,6 +83,10 @@ Event = (
 )
 
 NICK_REJECTIONS = frozenset({"nick-invalid", "nick-taken"})
+# Errors after which the server closes the connection, and retrying is useless.
+FATAL_ERRORS = frozenset({"too-many-attempts", "handshake-timeout"})
+# Errors after which the server closes the connection (maybe only for now).
+CLOSING_ERRORS = FATAL_ERRORS | {"server-full", "too-many-connections"}
 
 
 def _split(rest: str, count: int) -> list[str]:

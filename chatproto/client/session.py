@@ -18,6 +18,8 @@ from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.python.failure import Failure
 
 from .events import (
+    CLOSING_ERRORS,
+    FATAL_ERRORS,
     NICK_REJECTIONS,
     Error,
     Event,
@@ -78,6 +80,8 @@ def describe(reason: Failure) -> str:
 
 
 class Session:
+    # After /quit, how long to wait for the server to close, with no line
+    # from it, before giving up.
     QUIT_TIMEOUT = 5.0
 
     def __init__(
@@ -105,7 +109,8 @@ class Session:
         self.members: set[str] = set()  # who is in the room, as far as we know
         self.done: Deferred[int] = Deferred()
         self.finished = False
-        self._fatal = False
+        self._fatal = False  # the server closes for good: do not reconnect
+        self._closing_error = False  # the server said why it closes
         self._quit_timer: IDelayedCall | None = None
 
     @property
@@ -120,8 +125,10 @@ class Session:
             return
         self.client = client
         self.me = None
+        self._closing_error = False
 
     def event_received(self, event: Event) -> None:
+        self._still_busy()
         match event:
             case NickRequest():
                 self._nick_requested()
@@ -130,7 +137,8 @@ class Session:
                 self._nick_rejected(text or code)
                 return
             case Error(code, text):
-                self._fatal = self._fatal or code == "too-many-attempts"
+                self._fatal = self._fatal or code in FATAL_ERRORS
+                self._closing_error = self._closing_error or code in CLOSING_ERRORS
                 self.ui.warn(text or code)
                 return
             case Welcome(nick, _):
@@ -151,6 +159,7 @@ class Session:
             self._flush()
 
     def line_skipped(self) -> None:
+        self._still_busy()
         self.ui.warn("a line from the server was too long to show; skipped it")
 
     def connection_lost(self, client: ChatClientProtocol, reason: Failure) -> None:
@@ -169,7 +178,7 @@ class Session:
             return
         why = describe(reason)
         if self._fatal or not (was_joined or self.joined_once):
-            if not self._fatal:
+            if not self._closing_error:
                 self.ui.warn(f"{why} before you joined the room")
             self.finish(1)
             return
@@ -284,6 +293,12 @@ class Session:
     def _start_quit(self) -> None:
         self.quitting = True
         self._quit_timer = self.clock.callLater(self.QUIT_TIMEOUT, self._quit_timeout)
+
+    def _still_busy(self) -> None:
+        """The server is still sending: after /quit, it may be working through
+        our lines (slowly, if it rate-limits us), so wait longer."""
+        if self._quit_timer is not None and self._quit_timer.active():
+            self._quit_timer.reset(self.QUIT_TIMEOUT)
 
     def _quit_timeout(self) -> None:
         self._quit_timer = None
