@@ -113,6 +113,18 @@ class SendQueue:
             self.queued = 0
             self.transport.write(data)
 
+    def finish(self) -> None:
+        """
+        Nothing more will be written: hand the transport what waited, and
+        unregister, since under TLS a registered producer holds off the
+        close.
+        """
+        if not self.closed:
+            if self._queue:
+                self.transport.write(b"".join(self._queue))
+            self.stopProducing()
+            self.transport.unregisterProducer()
+
     def stopProducing(self) -> None:
         self.closed = self.paused = True
         self._queue.clear()

@@ -341,6 +341,8 @@ class ChatProtocol(LineReceiver):
                 "{peer} {nick} quit", peer=self.peer, nick=self.participant.nick
             )
         self.state = State.GONE
+        assert self._sendq is not None
+        self._sendq.finish()
         self.transport.loseConnection()
 
 

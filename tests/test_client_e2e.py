@@ -348,11 +348,6 @@ def test_tls_refuses_an_untrusted_certificate(
     assert done.stderr.count("\n") == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="server bug: its SendQueue stays registered as the transport's "
-    "producer, so under TLS loseConnection() after /quit never closes",
-)
 def test_pipe_mode_over_tls_quits_cleanly(tls_server: tuple[Server, Path]) -> None:
     server, cert = tls_server
     args = ("--nick", "sec", "--tls", "--ca", str(cert))

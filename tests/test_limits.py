@@ -255,3 +255,14 @@ def test_shutdown_aborts_connections_that_do_not_close() -> None:
     server.clock.advance(0.1)
     assert aborted
     assert done.called
+
+
+def test_quitting_slow_reader_still_gets_what_was_queued() -> None:
+    server = Server(sendq=4096)
+    alice, bob = server.member("alice"), server.member("bob")
+    bob.received()
+    bob.transport.producer.pauseProducing()
+    alice.send(b"before you go\n")
+    bob.send(b"/quit\n")
+    assert bob.received() == ["MSG alice before you go"]
+    assert bob.transport.producer is None  # unregistered, so TLS can close
