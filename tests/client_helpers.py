@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pexpect
+from servers import SocketClient, make_certificate  # noqa: F401 (re-exported)
 from twisted.conch.insults.helper import TerminalBuffer
 from twisted.conch.insults.insults import ClientProtocol
 from twisted.internet.testing import StringTransport
@@ -222,86 +222,11 @@ def run_piped(
     )
 
 
-class Watcher:
+class Watcher(SocketClient):
     """A plain socket member of the room, to see what a client really sent."""
 
     def __init__(self, port: int, nick: str) -> None:
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
-        self.buffer = b""
-        self.lines: list[str] = []
+        super().__init__(port)
         self.expect("NICK")
-        self.sock.sendall(nick.encode() + b"\r\n")
+        self.send(nick.encode() + b"\r\n")
         self.expect(f"WELCOME {nick}", prefix=True)
-
-    def expect(self, wanted: str, prefix: bool = False) -> None:
-        """Read until a line equal to (or starting with) ``wanted`` arrives."""
-
-        def found() -> bool:
-            return any(
-                line.startswith(wanted) if prefix else line == wanted
-                for line in self.lines
-            )
-
-        deadline = time.monotonic() + TIMEOUT
-        while not found():
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise AssertionError(f"no {wanted!r} in {self.lines!r}")
-            self.sock.settimeout(remaining)
-            try:
-                data = self.sock.recv(65536)
-            except TimeoutError:
-                continue
-            if not data:
-                raise AssertionError(f"closed before {wanted!r}: {self.lines!r}")
-            self.buffer += data
-            *complete, self.buffer = self.buffer.split(b"\r\n")
-            self.lines.extend(line.decode("utf-8") for line in complete)
-
-    def close(self) -> None:
-        self.sock.close()
-
-
-def make_certificate(directory: Path, name: str = "localhost") -> tuple[Path, Path]:
-    """A self-signed certificate for ``name`` and 127.0.0.1: (cert, key) PEM files."""
-    import datetime
-    import ipaddress
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=2))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [
-                    x509.DNSName(name),
-                    x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-                ]
-            ),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_path, key_path

@@ -125,12 +125,22 @@ class SocketClient:
     def send(self, data: bytes) -> None:
         self.sock.sendall(data)
 
-    def expect(self, wanted: str, timeout: float = TIMEOUT) -> list[str]:
+    def expect(
+        self, wanted: str, timeout: float = TIMEOUT, prefix: bool = False
+    ) -> list[str]:
         """
-        Read until a line equal to C{wanted} arrives; return all lines so far.
+        Read until a line equal to (or, with C{prefix}, starting with)
+        C{wanted} arrives; return all lines so far.
         """
+
+        def found() -> bool:
+            return any(
+                line.startswith(wanted) if prefix else line == wanted
+                for line in self.lines
+            )
+
         deadline = time.monotonic() + timeout
-        while wanted not in self.lines:
+        while not found():
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise AssertionError(f"no {wanted!r} in {self.lines!r}")
@@ -153,3 +163,48 @@ class SocketClient:
 
     def close(self) -> None:
         self.sock.close()
+
+
+def make_certificate(directory: Path, name: str = "localhost") -> tuple[Path, Path]:
+    """A self-signed certificate for ``name`` and 127.0.0.1: (cert, key) PEM files."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=2))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [
+                    x509.DNSName(name),
+                    x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+                ]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path

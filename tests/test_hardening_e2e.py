@@ -5,62 +5,17 @@ twistd in a subprocess and real sockets on 127.0.0.1.
 
 from __future__ import annotations
 
-import datetime
-import ipaddress
 import random
 import socket
 import ssl
 import time
 from pathlib import Path
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
-from servers import SocketClient, twistd
-
-
-def make_certificate(directory: Path) -> tuple[Path, Path]:
-    """
-    A self-signed certificate for localhost and 127.0.0.1.
-    """
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.datetime.now(datetime.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [
-                    x509.DNSName("localhost"),
-                    x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-                ]
-            ),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    key_file, cert_file = directory / "key.pem", directory / "cert.pem"
-    key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    return key_file, cert_file
+from servers import SocketClient, make_certificate, twistd
 
 
 def test_tls_port(tmp_path: Path) -> None:
-    key, cert = make_certificate(tmp_path)
+    cert, key = make_certificate(tmp_path)
     port = f"ssl:0:privateKey={key}:certKey={cert}:interface=127.0.0.1"
     with twistd(tmp_path, port=port) as server:
         trust = ssl.create_default_context(cafile=str(cert))
