@@ -14,6 +14,7 @@ from twisted.logger import Logger
 
 from chatproto import wire
 from chatproto.limits import Limits
+from chatproto.metrics import NO_METRICS, Metrics
 from chatproto.protocol import ChatProtocol, describe
 from chatproto.room import Event, Room
 
@@ -50,12 +51,14 @@ class ChatFactory(Factory):
         room: Room,
         limits: Limits = DEFAULT_LIMITS,
         clock: IReactorTime | None = None,
+        metrics: Metrics = NO_METRICS,
     ) -> None:
         if clock is None:
             from twisted.internet import reactor as clock
         self.room = room
         self.limits = limits
         self.clock = clock
+        self.metrics = metrics
         # Every live connection, with the host it came from.
         self.protocols: dict[ChatProtocol, str | None] = {}
         self._per_host: Counter[str] = Counter()
@@ -80,7 +83,7 @@ class ChatFactory(Factory):
                 "too-many-connections",
                 f"at most {self.limits.max_per_ip} connections from one address",
             )
-        protocol = ChatProtocol(self.room, self.clock, self.limits)
+        protocol = ChatProtocol(self.room, self.clock, self.limits, self.metrics)
         protocol.factory = self
         self.protocols[protocol] = host
         if host is not None:

@@ -22,6 +22,7 @@ from chatproto import wire
 from chatproto.commands import handle_input
 from chatproto.errors import ChatError
 from chatproto.limits import Limits, SendQueue, TokenBucket
+from chatproto.metrics import NO_METRICS, Metrics
 from chatproto.room import Event, Participant, Room
 
 # How long a nickname reply without a line ending may sit before the client
@@ -59,10 +60,17 @@ class ChatProtocol(LineReceiver):
     delimiter = b"\n"
     log = Logger()
 
-    def __init__(self, room: Room, clock: IReactorTime, limits: Limits) -> None:
+    def __init__(
+        self,
+        room: Room,
+        clock: IReactorTime,
+        limits: Limits,
+        metrics: Metrics = NO_METRICS,
+    ) -> None:
         self.room = room
         self.clock = clock
         self.limits = limits
+        self.metrics = metrics
         self.max_line = limits.max_line
         # One byte more than max_line, for the CR of a CRLF line ending.
         self.MAX_LENGTH = limits.max_line + 1
@@ -90,6 +98,7 @@ class ChatProtocol(LineReceiver):
     def connectionMade(self) -> None:
         self.peer = describe(self.transport.getPeer())
         self.log.info("{peer} connected", peer=self.peer)
+        self.metrics.connection_accepted()
         _tune_socket(self.transport)
         self._sendq = SendQueue(
             self.transport, self.limits.sendq, self._send_queue_exceeded
@@ -98,7 +107,7 @@ class ChatProtocol(LineReceiver):
             self._handshake_timer = self.clock.callLater(
                 self.limits.handshake_timeout, self._handshake_timed_out
             )
-        self.deliver(Event("NICK"))
+        self._reply(Event("NICK"))
 
     def connectionLost(self, reason: Failure = connectionDone) -> None:
         self._cancel_timers()
@@ -135,6 +144,7 @@ class ChatProtocol(LineReceiver):
 
     def dataReceived(self, data: bytes) -> None:
         received = bool(data)
+        self.metrics.bytes_received(len(data))
         while True:
             if self._discarding:
                 end = data.find(b"\n")
@@ -276,6 +286,7 @@ class ChatProtocol(LineReceiver):
 
     def _nick_rejected(self, error: ChatError) -> None:
         self._nick_attempts += 1
+        self.metrics.nick_rejected()
         self.log.info(
             "{peer} nickname rejected: {code}", peer=self.peer, code=error.code
         )
@@ -289,7 +300,7 @@ class ChatProtocol(LineReceiver):
             )
             self.disconnect()
         else:
-            self.deliver(Event("NICK"))
+            self._reply(Event("NICK"))
 
     def _line_too_long(self) -> None:
         error = ChatError(
@@ -301,7 +312,13 @@ class ChatProtocol(LineReceiver):
             self._report(error)
 
     def _report(self, error: ChatError) -> None:
-        self.deliver(Event("ERROR", error.code, error.reason))
+        self._reply(Event("ERROR", error.code, error.reason))
+
+    def _reply(self, event: Event) -> None:
+        # A line of the connection's own, outside the room's fan-out (which
+        # counts the bytes it sends itself, once per event).
+        self.deliver(event)
+        self.metrics.bytes_sent(len(wire.encode_event(event)))  # cached
 
     def _handshake_timed_out(self) -> None:
         self.log.info("{peer} chose no nickname in time", peer=self.peer)
@@ -326,7 +343,7 @@ class ChatProtocol(LineReceiver):
         """
         The server is stopping: say so and close, telling nobody else.
         """
-        self.deliver(Event("INFO", notice))
+        self._reply(Event("INFO", notice))
         self.disconnect()
 
     # Recipient, for the room

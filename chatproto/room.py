@@ -9,13 +9,15 @@ L{Participant} it gets back.
 
 from __future__ import annotations
 
+import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Collection
 from typing import Protocol
 
 from twisted.logger import Logger
 
 from chatproto.errors import ChatError
+from chatproto.metrics import NO_METRICS, Metrics
 from chatproto.nicknames import check_nick, look_alike_key, nick_key
 
 
@@ -68,12 +70,15 @@ class Room:
     """
     A named room: the members in it, unique by nickname, and the fan-out that
     gives every member the same events in the same order.
+
+    @ivar metrics: told of membership changes and of every fan-out.
     """
 
     log = Logger()
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, metrics: Metrics = NO_METRICS) -> None:
         self.name = name
+        self.metrics = metrics
         self._members: dict[str, Participant] = {}  # by nick_key
         self._look_alikes: dict[str, Participant] = {}  # by look_alike_key
         # A snapshot of the members, rebuilt only when membership changes, so
@@ -81,7 +86,7 @@ class Room:
         self._everyone: tuple[Participant, ...] = ()
         # Events wait here while a fan-out is under way, so that an event
         # posted during a delivery still reaches everyone in posting order.
-        self._queue: deque[tuple[Event, Iterable[Participant] | None]] = deque()
+        self._queue: deque[tuple[Event, Collection[Participant] | None]] = deque()
         self._delivering = False
 
     def __len__(self) -> int:
@@ -113,7 +118,7 @@ class Room:
         return participant
 
     def post(
-        self, event: Event, recipients: Iterable[Participant] | None = None
+        self, event: Event, recipients: Collection[Participant] | None = None
     ) -> None:
         """
         Deliver C{event} to C{recipients}, or to every member if C{None}.
@@ -125,8 +130,14 @@ class Room:
         try:
             while self._queue:
                 event, targets = self._queue.popleft()
-                for participant in self._everyone if targets is None else targets:
+                members = self._everyone if targets is None else targets
+                started = time.perf_counter()
+                for participant in members:
                     self._deliver(participant, event)
+                # Counted once per event, never once per member.
+                self.metrics.fanned_out(
+                    event, len(members), time.perf_counter() - started
+                )
         finally:
             self._delivering = False
 
@@ -194,6 +205,7 @@ class Room:
 
     def _membership_changed(self) -> None:
         self._everyone = tuple(self._members.values())
+        self.metrics.members_changed(len(self._everyone))
 
 
 class Participant:

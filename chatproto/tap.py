@@ -16,6 +16,7 @@ from twisted.python import usage
 from chatproto import __version__
 from chatproto.factory import ChatFactory
 from chatproto.limits import Limits
+from chatproto.metrics import NO_METRICS, Metrics
 from chatproto.room import Room
 
 _DEFAULTS = Limits()
@@ -62,6 +63,13 @@ class Options(usage.Options):
             "systemd:domain=INET:index=0).",
         ],
         ["room", None, "lobby", "Name of the room."],
+        [
+            "metrics",
+            None,
+            None,
+            "Serve Prometheus metrics at /metrics on this endpoint, e.g. "
+            "tcp:9100:interface=127.0.0.1 (default: off).",
+        ],
     ] + [
         [name, None, getattr(_DEFAULTS, name.replace("-", "_")), help_text]
         for name, _, _, help_text in _LIMIT_OPTIONS
@@ -113,11 +121,13 @@ class _Banner(Service):
             for name, *_ in _LIMIT_OPTIONS
         )
         self.log.info(
-            "chatproto {version}: room {room!r} on {port}; limits: {limits}",
+            "chatproto {version}: room {room!r} on {port}; limits: {limits}; "
+            "metrics: {metrics}",
             version=__version__,
             room=self.options["room"],
             port=self.options["port"],
             limits=limits,
+            metrics=self.options["metrics"] or "off",
         )
 
 
@@ -135,9 +145,21 @@ class _Shutdown(Service):
 
 
 def makeService(options: Options) -> IService:
-    factory = ChatFactory(Room(options["room"]), options["limits"])
+    metrics: Metrics = NO_METRICS
     service = MultiService()
     _Banner(options).setServiceParent(service)
+    if options["metrics"]:
+        # Imported only when asked for: a server without --metrics never
+        # loads prometheus_client or twisted.web.
+        from chatproto.prometheus import PrometheusMetrics, metrics_site
+
+        metrics = prometheus = PrometheusMetrics()
+        strports.service(options["metrics"], metrics_site(prometheus)).setServiceParent(
+            service
+        )
+    factory = ChatFactory(
+        Room(options["room"], metrics=metrics), options["limits"], metrics=metrics
+    )
     # Services stop in reverse order: the port closes first, so nobody new
     # arrives while the members are told goodbye.
     _Shutdown(factory).setServiceParent(service)

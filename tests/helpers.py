@@ -12,8 +12,9 @@ from twisted.internet.testing import StringTransportWithDisconnection
 
 from chatproto.factory import ChatFactory
 from chatproto.limits import Limits
+from chatproto.metrics import NO_METRICS, Metrics
 from chatproto.protocol import ChatProtocol
-from chatproto.room import Room
+from chatproto.room import Event, Room
 
 _next_port = iter(range(40000, 60000))
 
@@ -55,12 +56,14 @@ class Server:
     A room and its factory on a fake clock.
     """
 
-    def __init__(self, **limits: Any) -> None:
+    def __init__(self, metrics: Metrics = NO_METRICS, **limits: Any) -> None:
         # No rate limit unless a test asks for one: most tests send fast.
         self.limits = Limits(**{"rate": 0, **limits})
         self.clock = Clock()
-        self.room = Room("lobby")
-        self.factory = ChatFactory(self.room, self.limits, clock=self.clock)
+        self.room = Room("lobby", metrics=metrics)
+        self.factory = ChatFactory(
+            self.room, self.limits, clock=self.clock, metrics=metrics
+        )
 
     def connect(self, host: str = "192.0.2.7") -> Connection:
         return Connection(self.factory, host)
@@ -74,3 +77,43 @@ class Server:
         lines = connection.received()
         assert lines[1].startswith("WELCOME "), lines
         return connection
+
+
+class RecordedMetrics:
+    """
+    A L{Metrics} that records the calls made to it, as C{(name, *args)}.
+    """
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[object, ...]] = []
+
+    def named(self, name: str) -> list[tuple[object, ...]]:
+        return [call[1:] for call in self.calls if call[0] == name]
+
+    def connection_accepted(self) -> None:
+        self.calls.append(("connection_accepted",))
+
+    def members_changed(self, count: int) -> None:
+        self.calls.append(("members_changed", count))
+
+    def nick_rejected(self) -> None:
+        self.calls.append(("nick_rejected",))
+
+    def fanned_out(self, event: Event, recipients: int, seconds: float) -> None:
+        assert seconds >= 0
+        self.calls.append(("fanned_out", event, recipients))
+
+    def bytes_received(self, count: int) -> None:
+        self.calls.append(("bytes_received", count))
+
+    def bytes_sent(self, count: int) -> None:
+        self.calls.append(("bytes_sent", count))
+
+    def throttled(self) -> None:
+        self.calls.append(("throttled",))
+
+    def slow_reader_dropped(self) -> None:
+        self.calls.append(("slow_reader_dropped",))
+
+    def handshake_timed_out(self) -> None:
+        self.calls.append(("handshake_timed_out",))
