@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Sequence
 from typing import Protocol
 
 from twisted.logger import Logger
@@ -71,13 +71,21 @@ class Room:
     A named room: the members in it, unique by nickname, and the fan-out that
     gives every member the same events in the same order.
 
+    @ivar motd: returns the message of the day, lines of plain text that each
+        newcomer gets as C{INFO} lines right after C{WELCOME}.
     @ivar metrics: told of membership changes and of every fan-out.
     """
 
     log = Logger()
 
-    def __init__(self, name: str, metrics: Metrics = NO_METRICS) -> None:
+    def __init__(
+        self,
+        name: str,
+        motd: Callable[[], Sequence[str]] = tuple,
+        metrics: Metrics = NO_METRICS,
+    ) -> None:
         self.name = name
+        self.motd = motd
         self.metrics = metrics
         self._members: dict[str, Participant] = {}  # by nick_key
         self._look_alikes: dict[str, Participant] = {}  # by look_alike_key
@@ -113,6 +121,8 @@ class Room:
             Event("WELCOME", nick, f"to {self.name}; type /help for commands"),
             [participant],
         )
+        for line in self.motd():
+            self.post(Event("INFO", line), [participant])
         self.post(Event("JOIN", nick))
         self.post(Event("USERS", *self.nicknames()), [participant])
         return participant

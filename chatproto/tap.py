@@ -17,9 +17,11 @@ from chatproto import __version__
 from chatproto.factory import ChatFactory
 from chatproto.limits import Limits
 from chatproto.metrics import NO_METRICS, Metrics
+from chatproto.motd import HangupService, Motd, MotdError
 from chatproto.room import Room
 
 _DEFAULTS = Limits()
+_log = Logger()
 
 # (option, what it takes, smallest value, help); the option's Limits field is
 # its name with "-" as "_".
@@ -75,11 +77,24 @@ class Options(usage.Options):
         for name, _, _, help_text in _LIMIT_OPTIONS
     ]
 
+    def __init__(self) -> None:
+        super().__init__()
+        self["motd"] = None
+
     def opt_port(self, description: str) -> None:
         # A bare number means TCP on all interfaces, as most servers take it.
         self["port"] = f"tcp:{description}" if description.isdigit() else description
 
     opt_p = opt_port
+
+    def opt_motd(self, path: str) -> None:
+        """
+        File of lines sent to newcomers as INFO after WELCOME; SIGHUP re-reads it.
+        """
+        try:
+            self["motd"] = Motd(path)
+        except MotdError as error:
+            raise usage.UsageError(str(error)) from None
 
     def postOptions(self) -> None:
         if not self["room"].strip():
@@ -116,19 +131,25 @@ class _Banner(Service):
 
     def startService(self) -> None:
         super().startService()
+        motd: Motd | None = self.options["motd"]
         limits = ", ".join(
             f"--{name} {getattr(self.options['limits'], name.replace('-', '_')):g}"
             for name, *_ in _LIMIT_OPTIONS
         )
         self.log.info(
             "chatproto {version}: room {room!r} on {port}; limits: {limits}; "
-            "metrics: {metrics}",
+            "MOTD: {motd}; metrics: {metrics}",
             version=__version__,
             room=self.options["room"],
             port=self.options["port"],
             limits=limits,
+            motd=f"{motd.path} ({len(motd.lines())} lines)" if motd else "none",
             metrics=self.options["metrics"] or "off",
         )
+
+
+def _nothing_to_reload() -> None:
+    _log.info("SIGHUP: nothing to reload (no --motd)")
 
 
 class _Shutdown(Service):
@@ -145,6 +166,7 @@ class _Shutdown(Service):
 
 
 def makeService(options: Options) -> IService:
+    motd: Motd | None = options["motd"]
     metrics: Metrics = NO_METRICS
     service = MultiService()
     _Banner(options).setServiceParent(service)
@@ -157,9 +179,9 @@ def makeService(options: Options) -> IService:
         strports.service(options["metrics"], metrics_site(prometheus)).setServiceParent(
             service
         )
-    factory = ChatFactory(
-        Room(options["room"], metrics=metrics), options["limits"], metrics=metrics
-    )
+    room = Room(options["room"], motd=motd.lines if motd else tuple, metrics=metrics)
+    factory = ChatFactory(room, options["limits"], metrics=metrics)
+    HangupService(motd.reload if motd else _nothing_to_reload).setServiceParent(service)
     # Services stop in reverse order: the port closes first, so nobody new
     # arrives while the members are told goodbye.
     _Shutdown(factory).setServiceParent(service)

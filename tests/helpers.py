@@ -4,6 +4,7 @@ Test helpers: a member connection driven through a StringTransport.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from twisted.internet.address import IPv4Address
@@ -56,11 +57,16 @@ class Server:
     A room and its factory on a fake clock.
     """
 
-    def __init__(self, metrics: Metrics = NO_METRICS, **limits: Any) -> None:
+    def __init__(
+        self,
+        metrics: Metrics = NO_METRICS,
+        motd: Callable[[], Sequence[str]] = tuple,
+        **limits: Any,
+    ) -> None:
         # No rate limit unless a test asks for one: most tests send fast.
         self.limits = Limits(**{"rate": 0, **limits})
         self.clock = Clock()
-        self.room = Room("lobby", metrics=metrics)
+        self.room = Room("lobby", motd=motd, metrics=metrics)
         self.factory = ChatFactory(
             self.room, self.limits, clock=self.clock, metrics=metrics
         )
