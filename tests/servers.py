@@ -14,11 +14,14 @@ import ssl
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 TIMEOUT = 10.0
+# What Twisted logs when a port starts listening.
+CHAT_PORT = r"ChatFactory starting on (\d+)"
+METRICS_PORT = r"MetricsSite starting on (\d+)"
 
 
 def twistd_command() -> list[str]:
@@ -38,6 +41,7 @@ class Twistd:
         self.process = process
         self.log = log
         self.port = 0
+        self.metrics_port = 0
 
     def log_text(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
@@ -73,41 +77,62 @@ class Twistd:
 
 @contextmanager
 def twistd(
-    workdir: Path, *options: str, port: str = "tcp:0:interface=127.0.0.1"
+    workdir: Path,
+    *options: str,
+    port: str = "tcp:0:interface=127.0.0.1",
+    logger: str | None = None,
+    prefix: Sequence[str] = (),
+    env: Mapping[str, str] | None = None,
+    pass_fds: Sequence[int] = (),
 ) -> Iterator[Twistd]:
     """
     Run C{twistd -n chatroom --port PORT OPTIONS} until the block ends; the
-    listening port number is read from its log.
+    listening port numbers are read from its log.
+
+    @param logger: a C{--logger} observer factory; the log is then what
+        twistd writes to its standard output.
+    @param prefix: a command that runs twistd (e.g. C{systemd-socket-activate
+        ...}), with C{env} added to the environment and C{pass_fds} open.
     """
     log = workdir / "twistd.log"
+    logging = ["--logger", logger] if logger else [f"--logfile={log}"]
     command = [
+        *prefix,
         *twistd_command(),
         "-n",
         "--pidfile=",
-        f"--logfile={log}",
+        *logging,
         "chatroom",
         "--port",
         port,
         *options,
     ]
-    process = subprocess.Popen(
-        command,
-        cwd=workdir,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
+    # Without --logger, standard output only has what twistd says before
+    # logging starts; kept for when a test fails.
+    with open(log if logger else workdir / "twistd.out", "ab") as output:
+        process = subprocess.Popen(
+            command,
+            cwd=workdir,
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+            pass_fds=pass_fds,
+        )
     server = Twistd(process, log)
     try:
-        server.port = int(server.wait_for_log(r"starting on (\d+)").group(1))
-        yield server
+        if port.startswith("systemd:"):
+            yield server  # listening before twistd starts: nothing to wait for
+        else:
+            server.port = int(server.wait_for_log(CHAT_PORT).group(1))
+            if "--metrics" in options:
+                found = server.wait_for_log(METRICS_PORT)
+                server.metrics_port = int(found.group(1))
+            yield server
     finally:
         if process.poll() is None:
             process.kill()
         process.wait(TIMEOUT)
-        if process.stdout:
-            process.stdout.close()
 
 
 class SocketClient:
