@@ -115,7 +115,9 @@ class HangupService(Service):
         self._previous = signal.signal(signal.SIGHUP, self._hangup)
 
     def stopService(self) -> None:
-        signal.signal(signal.SIGHUP, self._previous)
+        if self.running:
+            # None: the previous handler was not set from Python.
+            signal.signal(signal.SIGHUP, self._previous or signal.SIG_DFL)
         return super().stopService()
 
     def _hangup(self, signum: int, frame: FrameType | None) -> None:
