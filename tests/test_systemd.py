@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import configparser
 import os
-import re
 import shlex
 import socket
 import subprocess
 import sys
-import time
 from contextlib import AbstractContextManager
 from pathlib import Path
 
@@ -87,15 +85,6 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def wait_for_text(path: Path, pattern: str, process: subprocess.Popen[bytes]) -> bool:
-    deadline = time.monotonic() + TIMEOUT
-    while time.monotonic() < deadline and process.poll() is None:
-        if path.exists() and re.search(pattern, path.read_text(errors="replace")):
-            return True
-        time.sleep(0.05)
-    return False
-
-
 def test_the_units_command_under_systemd_socket_activate(tmp_path: Path) -> None:
     """
     The service's own ExecStart (paths and the metrics port made local),
@@ -128,13 +117,15 @@ def test_the_units_command_under_systemd_socket_activate(tmp_path: Path) -> None
                 stderr=subprocess.STDOUT,
                 env={**os.environ, "PYTHONUNBUFFERED": "1"},
             )
-        if wait_for_text(output, "Listening on", process):
+        server = Twistd(process, output)
+        try:
+            server.wait_for_log("Listening on")
             break
-        process.kill()
-        process.wait(TIMEOUT)
+        except AssertionError:  # the port was taken meanwhile: another one
+            process.kill()
+            process.wait(TIMEOUT)
     else:
         pytest.fail(output.read_text())
-    server = Twistd(process, output)
     try:
         assert "starting up" not in output.read_text()  # no twistd yet
         alice = SocketClient(port)
