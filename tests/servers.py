@@ -20,7 +20,7 @@ from pathlib import Path
 
 TIMEOUT = 10.0
 # What Twisted logs when a port starts listening.
-CHAT_PORT = r"ChatFactory starting on (\d+)"
+CHAT_PORT = r"ChatFactory(?: \(TLS\))? starting on (\d+)"
 METRICS_PORT = r"MetricsSite starting on (\d+)"
 
 

@@ -159,7 +159,8 @@ def test_json_logs_are_one_object_per_line(tmp_path: Path) -> None:
     assert joined["peer"].startswith("127.0.0.1:")
     assert joined["log_level"]["name"] == "info"
     [banner] = [e for e in events if e["log_namespace"] == "chatproto.tap._Banner"]
-    assert banner["max_line"] == 2048
+    assert "--max-line 2048" in banner["limits"]
+    assert banner["motd"] == "none" and banner["metrics"] == "off"
     assert "a secret" not in text
 
 
