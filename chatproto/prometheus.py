@@ -80,17 +80,17 @@ class PrometheusMetrics:
         )
         self._throttles = Counter(
             "chatroom_rate_limit_throttles",
-            "Times a client was slowed down for sending too fast.",
+            "Times a member was paused for sending faster than --rate.",
             registry=registry,
         )
         self._slow_readers = Counter(
             "chatroom_slow_reader_drops",
-            "Clients disconnected for reading too slowly.",
+            "Members disconnected for reading too slowly (--sendq).",
             registry=registry,
         )
         self._handshake_timeouts = Counter(
             "chatroom_handshake_timeouts",
-            "Clients disconnected for not choosing a nickname in time.",
+            "Connections closed for choosing no nickname in time.",
             registry=registry,
         )
         self._fanout = Histogram(

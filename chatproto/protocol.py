@@ -259,6 +259,7 @@ class ChatProtocol(LineReceiver):
                     "second; your lines are being slowed down, none is lost",
                 )
             )
+        self.metrics.throttled()
         self.pauseProducing()
         self._throttle_timer = self.clock.callLater(wait, self._unthrottle, bucket)
 
@@ -322,6 +323,7 @@ class ChatProtocol(LineReceiver):
 
     def _handshake_timed_out(self) -> None:
         self.log.info("{peer} chose no nickname in time", peer=self.peer)
+        self.metrics.handshake_timed_out()
         self._report(
             ChatError(
                 "handshake-timeout",
@@ -334,6 +336,7 @@ class ChatProtocol(LineReceiver):
         # The member reads slower than the room talks: let it go rather than
         # hold ever more for it.  What it missed, it can catch up on later.
         self.log.info("{peer} send queue exceeded", peer=self.peer)
+        self.metrics.slow_reader_dropped()
         if self.state is State.IN_ROOM:
             self._leave("send queue exceeded")
         self.state = State.GONE

@@ -55,6 +55,29 @@ def test_connections_bytes_and_rejections_are_reported() -> None:
     assert metrics.named("bytes_received") == [(8,), (6,), (8,)]
 
 
+def test_limits_are_reported_when_they_bite() -> None:
+    metrics = RecordedMetrics()
+    server = Server(metrics=metrics, rate=5, burst=3, sendq=1024)
+    alice, bob = server.member("alice"), server.member("bob")
+    idle = server.connect()
+    # Lines 0 to 2 are the burst; each later one makes alice wait.
+    alice.send(b"".join(b"line %d\n" % n for n in range(5)))
+    assert metrics.named("throttled") == [()]
+    for _ in range(10):
+        server.clock.advance(0.2)
+    assert metrics.named("throttled") == [(), (), ()]
+    bob.transport.producer.pauseProducing()  # bob stops reading
+    alice.send(b"x" * 1000 + b"\n")
+    server.clock.advance(1)
+    alice.send(b"y" * 1000 + b"\n")
+    assert bob.closed
+    assert metrics.named("slow_reader_dropped") == [()]
+    assert metrics.named("handshake_timed_out") == []
+    server.clock.advance(60)
+    assert idle.closed
+    assert metrics.named("handshake_timed_out") == [()]
+
+
 def test_prometheus_counts_bytes_sent_once_per_fanout() -> None:
     metrics = PrometheusMetrics()
     event = Event("MSG", "alice", "hello")
