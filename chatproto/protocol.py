@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import socket
+from collections.abc import Sequence
 
 from twisted.internet.error import ConnectionDone
 from twisted.internet.interfaces import IAddress, IDelayedCall, IReactorTime, ITransport
@@ -19,7 +20,7 @@ from twisted.protocols.basic import LineReceiver
 from twisted.python.failure import Failure
 
 from chatproto import wire
-from chatproto.commands import handle_input
+from chatproto.commands import JoinOptions, handle_input, handle_join_option
 from chatproto.errors import ChatError
 from chatproto.limits import Limits, SendQueue, TokenBucket
 from chatproto.metrics import NO_METRICS, Metrics
@@ -77,6 +78,8 @@ class ChatProtocol(LineReceiver):
         self.state = State.CHOOSING_NICK
         self.framing = Framing.UNDECIDED
         self.participant: Participant | None = None
+        # What the client asked for before its nickname (/since, /ids).
+        self.join_options = JoinOptions()
         self.peer = "?"
         self._nick_attempts = 0
         self._unframed_timer: IDelayedCall | None = None
@@ -228,7 +231,9 @@ class ChatProtocol(LineReceiver):
         if self.state is State.CHOOSING_NICK:
             # Not cleaned: a nickname with control characters is rejected,
             # never silently altered.
-            if text.strip():
+            if text.startswith("/"):
+                self._join_option_received(text)
+            elif text.strip():
                 self._nick_received(text)
         elif self.state is State.IN_ROOM:
             assert self.participant is not None
@@ -268,9 +273,25 @@ class ChatProtocol(LineReceiver):
             self._told_throttled = False
         self.resumeProducing()
 
+    def _join_option_received(self, text: str) -> None:
+        # Silent when accepted; a mistake counts as a rejected nickname, so
+        # that a client cannot stay here for ever sending mistakes.
+        try:
+            known = handle_join_option(self.join_options, text)
+        except ChatError as error:
+            self._nick_rejected(error)
+        else:
+            if not known:
+                self._nick_received(text)
+
     def _nick_received(self, nick: str) -> None:
         try:
-            self.participant = self.room.join(self, nick)
+            self.participant = self.room.join(
+                self,
+                nick,
+                since=self.join_options.since,
+                numbered=self.join_options.numbered,
+            )
         except ChatError as error:
             self._nick_rejected(error)
         else:
@@ -353,7 +374,24 @@ class ChatProtocol(LineReceiver):
 
     def deliver(self, event: Event) -> None:
         assert self._sendq is not None
-        self._sendq.write(wire.encode_event(event))
+        if event.id and self._numbered():
+            self._sendq.write(wire.encode_numbered(event))
+        else:
+            self._sendq.write(wire.encode_event(event))
+
+    def replay(self, entries: Sequence[Event], last_id: int) -> None:
+        # Outside the room's fan-out, so its bytes are counted here.
+        assert self._sendq is not None
+        data = b"".join(wire.encode_replay(entries, last_id))
+        self._sendq.write(data)
+        self.metrics.bytes_sent(len(data))
+
+    def _numbered(self) -> bool:
+        # While joining, the participant is not ours yet: the join options
+        # say what it was created with.
+        if self.participant is None:
+            return self.join_options.numbered
+        return self.participant.numbered
 
     def disconnect(self) -> None:
         if self.state is State.IN_ROOM and self.participant is not None:

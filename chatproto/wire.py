@@ -8,13 +8,18 @@ applies them to a connection.
 from __future__ import annotations
 
 import codecs
+import time
+from collections.abc import Sequence
 
 from chatproto.room import Event
 
 ENCODING = "utf-8"
 NEWLINE = b"\r\n"
-# The key under which this front end caches its rendering of an event.
+# The keys under which this front end caches its renderings of an event: the
+# plain line, the line with its id (/ids on), and the line in a replay.
 _RENDERING = "line"
+_NUMBERED = "id"
+_HISTORY = "history"
 
 # Removed from text: C0 controls, DEL and C1 controls (terminal escapes and
 # the like), and the bidi embeddings, overrides and isolates, which can make
@@ -60,3 +65,50 @@ def encode_event(event: Event) -> bytes:
             " ".join((event.kind, *event.args)).encode(ENCODING) + NEWLINE
         )
     return data
+
+
+def encode_numbered(event: Event) -> bytes:
+    """
+    The line that carries room event C{event} to a member that asked for
+    ids: C{ID <id> <line>}.  Cached on the event like L{encode_event}.
+    """
+    data = event.rendered.get(_NUMBERED)
+    if data is None:
+        data = event.rendered[_NUMBERED] = b"ID %d %s" % (
+            event.id,
+            encode_event(event),
+        )
+    return data
+
+
+def encode_history(event: Event) -> bytes:
+    """
+    The line that replays history entry C{event}:
+    C{HISTORY <id> <time> <line>}, the time in UTC, ISO 8601, to the second.
+    Cached on the event, which stays in the history.
+    """
+    data = event.rendered.get(_HISTORY)
+    if data is None:
+        data = event.rendered[_HISTORY] = b"HISTORY %d %s %s" % (
+            event.id,
+            format_time(event.time).encode("ascii"),
+            encode_event(event),
+        )
+    return data
+
+
+def encode_replay(entries: Sequence[Event], last_id: int) -> list[bytes]:
+    """
+    The lines of a replay: one C{HISTORY} line per entry, then
+    C{HISTORY-END <last id>}.
+    """
+    lines = [encode_history(event) for event in entries]
+    lines.append(b"HISTORY-END %d\r\n" % last_id)
+    return lines
+
+
+def format_time(seconds: float) -> str:
+    """
+    C{seconds} since the epoch as UTC ISO 8601: C{2026-11-21T18:02:11Z}.
+    """
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))

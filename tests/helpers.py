@@ -54,19 +54,27 @@ class Connection:
 
 class Server:
     """
-    A room and its factory on a fake clock.
+    A room and its factory on a fake clock (which also stamps the room's
+    history).
     """
 
     def __init__(
         self,
         metrics: Metrics = NO_METRICS,
         motd: Callable[[], Sequence[str]] = tuple,
+        replay: int = 0,
         **limits: Any,
     ) -> None:
         # No rate limit unless a test asks for one: most tests send fast.
         self.limits = Limits(**{"rate": 0, **limits})
         self.clock = Clock()
-        self.room = Room("lobby", motd=motd, metrics=metrics)
+        self.room = Room(
+            "lobby",
+            motd=motd,
+            metrics=metrics,
+            replay_count=replay,
+            now=self.clock.seconds,
+        )
         self.factory = ChatFactory(
             self.room, self.limits, clock=self.clock, metrics=metrics
         )
