@@ -4,6 +4,7 @@ twistd wiring: C{twistd chatroom --port ...} builds the service here.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -15,10 +16,15 @@ from twisted.python import usage
 
 from chatproto import __version__
 from chatproto.factory import ChatFactory
+from chatproto.history import DEFAULT_TAIL
+from chatproto.keeper import HistoryKeeper, first_id
 from chatproto.limits import Limits
 from chatproto.metrics import NO_METRICS, Metrics
 from chatproto.motd import HangupService, Motd, MotdError
 from chatproto.room import Room
+from chatproto.store import DURABILITY_BOUND, HistoryDatabaseError, load
+
+DEFAULT_REPLAY = 50
 
 _DEFAULTS = Limits()
 _log = Logger()
@@ -72,6 +78,14 @@ class Options(usage.Options):
             "Serve Prometheus metrics at /metrics on this endpoint, e.g. "
             "tcp:9100:interface=127.0.0.1 (default: off).",
         ],
+        [
+            "history-db",
+            None,
+            None,
+            "Keep the room's history in this SQLite file (created if need be), "
+            f"so that a restart loses at most the last {DURABILITY_BOUND:g} s; "
+            "without it, history is kept in memory only.",
+        ],
     ] + [
         [name, None, getattr(_DEFAULTS, name.replace("-", "_")), help_text]
         for name, _, _, help_text in _LIMIT_OPTIONS
@@ -80,6 +94,10 @@ class Options(usage.Options):
     def __init__(self) -> None:
         super().__init__()
         self["motd"] = None
+        self["history-replay"] = DEFAULT_REPLAY
+        self["history-keep"] = None
+        # What --history-db holds: the id to go on from, the newest entries.
+        self["history-loaded"] = (0, [])
 
     def opt_port(self, description: str) -> None:
         # A bare number means TCP on all interfaces, as most servers take it.
@@ -96,6 +114,29 @@ class Options(usage.Options):
         except MotdError as error:
             raise usage.UsageError(str(error)) from None
 
+    def opt_history_replay(self, value: str) -> None:
+        """
+        Recent room lines shown to a newcomer on joining, 0 for none (default 50).
+        """
+        number = _number("history-replay", int, 0, value)
+        if number > DEFAULT_TAIL:
+            raise usage.UsageError(f"--history-replay must be at most {DEFAULT_TAIL}")
+        self["history-replay"] = number
+
+    def opt_history_keep(self, value: str) -> None:
+        """
+        Forget room lines older than this many days, e.g. 30 (default: keep).
+        """
+        try:
+            days = float(value)
+        except ValueError:
+            raise usage.UsageError(
+                f"--history-keep takes a number of days, not {value!r}"
+            ) from None
+        if not days > 0 or days == float("inf"):
+            raise usage.UsageError("--history-keep must be a number of days above 0")
+        self["history-keep"] = days
+
     def postOptions(self) -> None:
         if not self["room"].strip():
             raise usage.UsageError("--room must not be empty")
@@ -105,6 +146,15 @@ class Options(usage.Options):
                 for name, kind, minimum, _ in _LIMIT_OPTIONS
             }
         )
+        if self["history-db"] is not None:
+            # Before the port opens and before any chat: a database that
+            # cannot be used stops start-up with one line saying why.
+            try:
+                self["history-loaded"] = load(
+                    self["history-db"], self["room"], DEFAULT_TAIL
+                )
+            except HistoryDatabaseError as error:
+                raise usage.UsageError(f"--history-db: {error}") from None
 
 
 def _number(option: str, kind: Callable[[str], Any], minimum: float, value: Any) -> Any:
@@ -136,17 +186,24 @@ class _Banner(Service):
             f"--{name} {getattr(self.options['limits'], name.replace('-', '_')):g}"
             for name, *_ in _LIMIT_OPTIONS
         )
+        db = self.options["history-db"]
+        keep = self.options["history-keep"]
+        history = (
+            (f"in {db!r}" if db else "in memory only")
+            + f", replay {self.options['history-replay']} on join, "
+            + (f"pruned after {keep:g} days" if keep else "not pruned")
+        )
         self.log.info(
             "chatproto {version}: room {room!r} on {port}; limits: {limits}; "
-            "MOTD: {motd}; metrics: {metrics}",
+            "MOTD: {motd}; metrics: {metrics}; history: {history}",
             version=__version__,
             room=self.options["room"],
             port=self.options["port"],
             limits=limits,
             motd=f"{motd.path} ({len(motd.lines())} lines)" if motd else "none",
             metrics=self.options["metrics"] or "off",
+            history=history,
         )
-
 
 def _nothing_to_reload() -> None:
     _log.info("SIGHUP: nothing to reload (no --motd)")
@@ -168,6 +225,14 @@ class _Shutdown(Service):
 def makeService(options: Options) -> IService:
     motd: Motd | None = options["motd"]
     metrics: Metrics = NO_METRICS
+    last_id, entries = options["history-loaded"]
+    keeper = HistoryKeeper(
+        options["room"],
+        last_id=first_id(last_id, time.time()),
+        entries=entries,
+        path=options["history-db"],
+        keep_days=options["history-keep"],
+    )
     service = MultiService()
     _Banner(options).setServiceParent(service)
     if options["metrics"]:
@@ -179,11 +244,19 @@ def makeService(options: Options) -> IService:
         strports.service(options["metrics"], metrics_site(prometheus)).setServiceParent(
             service
         )
-    room = Room(options["room"], motd=motd.lines if motd else tuple, metrics=metrics)
+    room = Room(
+        options["room"],
+        motd=motd.lines if motd else tuple,
+        metrics=metrics,
+        history=keeper.history,
+        replay_count=options["history-replay"],
+    )
     factory = ChatFactory(room, options["limits"], metrics=metrics)
     HangupService(motd.reload if motd else _nothing_to_reload).setServiceParent(service)
     # Services stop in reverse order: the port closes first, so nobody new
-    # arrives while the members are told goodbye.
+    # arrives while the members are told goodbye; the history is written
+    # and its database closed last.  It opens before the port.
+    keeper.setServiceParent(service)
     _Shutdown(factory).setServiceParent(service)
     # strports.service fails start-up when the port cannot be had (for
     # instance, already in use), so twistd exits instead of idling deaf.
