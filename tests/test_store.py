@@ -60,18 +60,28 @@ def test_a_new_database_is_created_empty_in_wal_mode(tmp_path: Path) -> None:
 def test_entries_round_trip_and_ids_go_on(tmp_path: Path) -> None:
     path = str(tmp_path / "history.db")
     store = SQLiteStore(connect(path), "lobby")
-    store.write([entry(1, "zoë", "héllo 👋  two  spaces"), entry(2)])
+    store.write(
+        [
+            entry(1, "zoë", "héllo 👋  two  spaces"),
+            entry(2),
+            # Not from the line protocol, whose cleaning removes controls.
+            entry(3, "bot", "unit\x1fseparator"),
+            entry(4, "bot", "\x1e[1]"),
+        ]
+    )
     other = SQLiteStore(connect(path), "kitchen")
-    other.write([entry(3, "bob", "elsewhere")])
+    other.write([entry(5, "bob", "elsewhere")])
     store.close()
     other.close()
     last_id, entries = load(path, "lobby", 10)
-    assert last_id == 3  # ids are unique in the whole file
+    assert last_id == 5  # ids are unique in the whole file
     assert [(e.id, e.time, e.kind, e.args) for e in entries] == [
         (1, 1000.0, "MSG", ("zoë", "héllo 👋  two  spaces")),
         (2, 1000.0, "MSG", ("alice", "line 2")),
+        (3, 1000.0, "MSG", ("bot", "unit\x1fseparator")),
+        (4, 1000.0, "MSG", ("bot", "\x1e[1]")),
     ]
-    assert [e.id for e in load(path, "lobby", 1)[1]] == [2]
+    assert [e.id for e in load(path, "lobby", 1)[1]] == [4]
 
 
 def test_corrupt_file_is_a_clear_error(tmp_path: Path) -> None:
@@ -86,7 +96,7 @@ def test_damaged_entry_is_a_clear_error(tmp_path: Path) -> None:
     load(str(path), "lobby", 10)
     with sqlite3.connect(path) as connection:
         connection.execute(
-            "INSERT INTO history VALUES (1, 'lobby', 0, 'MSG', 'not json')"
+            "INSERT INTO history VALUES (1, 'lobby', 0, 'MSG', char(30) || '[1]')"
         )
     with pytest.raises(HistoryDatabaseError, match="cannot read"):
         load(str(path), "lobby", 10)
