@@ -49,6 +49,12 @@ def start(workdir: Path, options: list[str]) -> tuple[subprocess.Popen[bytes], i
             "tcp:0:interface=127.0.0.1",
             "--history-replay",
             "0",
+            # No flood control, and room to queue for members that this one
+            # process reads a little late: the relay itself is measured.
+            "--rate",
+            "0",
+            "--sendq",
+            str(256 << 20),
             *options,
         ],
         cwd=workdir,
