@@ -792,7 +792,7 @@ def main(argv: list[str] | None = None) -> int:
         if r.get("status") != "OK":
             print(
                 f"failure: {r['scenario']} {r['server']} #{r['repeat']}: "
-                f"{r.get('status')} {r.get('detail', '')}"
+                f"{r.get('status')} {r.get('detail', '')}{joined(r)}"
             )
         gen_s = r.get("send_s") or 0
         if gen_s and r.get("gen_cpu_send_s", 0) > 0.8 * gen_s:
@@ -806,10 +806,19 @@ def main(argv: list[str] | None = None) -> int:
     return 0 if all(r.get("status") == "OK" for r in raw) else 1
 
 
+def joined(r: dict[str, Any]) -> str:
+    if "joined" not in r:
+        return ""
+    return (
+        f" ({r['joined']}/{r['members']} joined, the last at {r['join_s']:.1f} s; "
+        f"{r.get('listen_overflows', 0)} listen-queue overflows)"
+    )
+
+
 def progress(r: dict[str, Any]) -> str:
     head = f"{r['scenario']} {r['server']} #{r['repeat']}: {r.get('status')}"
     if r.get("status") != "OK":
-        return f"{head} {r.get('detail', '')}"
+        return f"{head} {r.get('detail', '')}{joined(r)}"
     if r.get("deliveries"):
         return (
             f"{head} {r['deliveries_per_s']:,.0f} deliveries/s, p99 "
