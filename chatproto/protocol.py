@@ -22,6 +22,7 @@ from twisted.python.failure import Failure
 from chatproto import wire
 from chatproto.commands import JoinOptions, handle_input, handle_join_option
 from chatproto.errors import ChatError
+from chatproto.fanout import Batch
 from chatproto.limits import Limits, SendQueue, TokenBucket
 from chatproto.metrics import NO_METRICS, Metrics
 from chatproto.room import Event, Participant, Room
@@ -338,7 +339,10 @@ class ChatProtocol(LineReceiver):
 
     def _reply(self, event: Event) -> None:
         # A line of the connection's own, outside the room's fan-out (which
-        # counts the bytes it sends itself, once per event).
+        # counts the bytes it sends itself, once per event).  It comes after
+        # the room events already posted, as the member would expect.
+        if self.participant is not None and self.state is State.IN_ROOM:
+            self.participant.bring_up_to_date()
         self.deliver(event)
         self.metrics.bytes_sent(len(wire.encode_event(event)))  # cached
 
@@ -378,6 +382,10 @@ class ChatProtocol(LineReceiver):
             self._sendq.write(wire.encode_numbered(event))
         else:
             self._sendq.write(wire.encode_event(event))
+
+    def deliver_batch(self, batch: Batch) -> None:
+        assert self._sendq is not None
+        self._sendq.write(wire.encode_batch(batch, self._numbered()))
 
     def replay(self, entries: Sequence[Event], last_id: int) -> None:
         # Outside the room's fan-out, so its bytes are counted here.

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Protocol
 from twisted.logger import Logger
 
 from chatproto.errors import ChatError
+from chatproto.fanout import Batch, Fanout, Scheduler
 from chatproto.metrics import NO_METRICS, Metrics
 from chatproto.nicknames import check_nick, look_alike_key, nick_key
 
@@ -73,6 +74,13 @@ class Recipient(Protocol):
         into the room synchronously.
         """
 
+    def deliver_batch(self, batch: Batch) -> None:
+        """
+        Send the room events of C{batch} to the member, in order.  Members
+        often share one batch: render it once (C{batch.rendered}).  Must not
+        raise and must not call back into the room synchronously.
+        """
+
     def replay(self, entries: Sequence[Event], last_id: int) -> None:
         """
         Send the member earlier room events from the history, oldest first,
@@ -98,6 +106,9 @@ class Room:
     @ivar metrics: told of membership changes and of every fan-out.
     @ivar replay_count: how many of the latest history entries a newcomer
         is shown on joining (0: none).
+
+    With a C{schedule}, room events are coalesced per reactor turn (see
+    L{chatproto.fanout}); without, each is handed out as it is posted.
     """
 
     log = Logger()
@@ -110,6 +121,7 @@ class Room:
         history: History | None = None,
         replay_count: int = 0,
         now: Callable[[], float] = time.time,
+        schedule: Scheduler | None = None,
     ) -> None:
         if history is None:
             from chatproto.history import MemoryHistory
@@ -130,6 +142,7 @@ class Room:
         # posted during a delivery still reaches everyone in posting order.
         self._queue: deque[Callable[[], None]] = deque()
         self._delivering = False
+        self._fanout = Fanout(lambda: self._everyone, schedule, metrics)
 
     def __len__(self) -> int:
         return len(self._members)
@@ -164,6 +177,7 @@ class Room:
         participant = Participant(self, recipient, nick)
         participant.numbered = numbered
         self._claim(participant, nick)
+        self._fanout.enter(participant)
         boundary = self.history.last_id
         self.post(
             Event("WELCOME", nick, f"to {self.name}; type /help for commands"),
@@ -223,11 +237,13 @@ class Room:
         event.id = self.history.last_id + 1
         event.time = self._now()
         self.history.append(event)
-        self._send(event, self._everyone)
+        self._fanout.post(event)
 
     def _send(self, event: Event, recipients: Collection[Participant]) -> None:
         started = time.perf_counter()
         for participant in recipients:
+            # The member first gets the room events posted before this one.
+            self._fanout.catch_up(participant)
             # One member's broken connection must not cost the others their
             # message (as in twisted.words' Group.receive).
             try:
@@ -245,6 +261,7 @@ class Room:
         self, participant: Participant, entries: Sequence[Event], last_id: int
     ) -> None:
         def replay() -> None:
+            self._fanout.catch_up(participant)
             try:
                 participant.recipient.replay(entries, last_id)
             except Exception:
@@ -256,6 +273,7 @@ class Room:
         """
         Let everyone go at once, without LEAVE notices: everyone is leaving.
         """
+        self._fanout.flush()
         for participant in self._everyone:
             participant.present = False
         self._members.clear()
@@ -299,6 +317,7 @@ class Room:
         self.post(Event("RENAME", old, new))
 
     def _remove(self, participant: Participant, reason: str) -> None:
+        self._fanout.catch_up(participant)
         self._release(participant)
         self._membership_changed()
         args = (participant.nick, reason) if reason else (participant.nick,)
@@ -323,12 +342,21 @@ class Participant:
         self.present = True
         # The member wants ids on live room events (/ids on).
         self.numbered = False
+        # How many of the current turn's room events it has been handed.
+        self.fanout_cursor = 0
         # /history shows the entries before this id; it moves back with
         # each page.
         self._history_cursor = 0
 
     def __repr__(self) -> str:
         return f"<Participant {self.nick} in {self.room.name}>"
+
+    def bring_up_to_date(self) -> None:
+        """
+        Hand the member the room events posted so far that are still waiting
+        for the end of the turn: before a line the front end sends it.
+        """
+        self.room._fanout.catch_up(self)
 
     def say(self, text: str) -> None:
         self.room.post(Event("MSG", self.nick, text))

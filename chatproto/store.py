@@ -247,9 +247,7 @@ class BatchWriter:
         self._stopped = None
         if self._loop.running:
             self._loop.stop()
-        return finished.addCallback(lambda _: self._flush()).addCallback(
-            lambda _: None
-        )
+        return finished.addCallback(lambda _: self._flush()).addCallback(lambda _: None)
 
     def _flush(self) -> Deferred[None] | None:
         # LoopingCall waits for the Deferred returned here before it calls

@@ -205,6 +205,7 @@ class _Banner(Service):
             history=history,
         )
 
+
 def _nothing_to_reload() -> None:
     _log.info("SIGHUP: nothing to reload (no --motd)")
 
@@ -244,12 +245,16 @@ def makeService(options: Options) -> IService:
         strports.service(options["metrics"], metrics_site(prometheus)).setServiceParent(
             service
         )
+    from twisted.internet import reactor
+
     room = Room(
         options["room"],
         motd=motd.lines if motd else tuple,
         metrics=metrics,
         history=keeper.history,
         replay_count=options["history-replay"],
+        # Room events are coalesced until the turn's reads are done.
+        schedule=lambda call: reactor.callLater(0, call),
     )
     factory = ChatFactory(room, options["limits"], metrics=metrics)
     HangupService(motd.reload if motd else _nothing_to_reload).setServiceParent(service)

@@ -11,6 +11,7 @@ import codecs
 import time
 from collections.abc import Sequence
 
+from chatproto.fanout import Batch
 from chatproto.room import Event
 
 ENCODING = "utf-8"
@@ -78,6 +79,19 @@ def encode_numbered(event: Event) -> bytes:
             event.id,
             encode_event(event),
         )
+    return data
+
+
+def encode_batch(batch: Batch, numbered: bool) -> bytes:
+    """
+    The lines that carry the room events of C{batch}, with ids if
+    C{numbered}.  Cached on the batch, which members often share.
+    """
+    key = _NUMBERED if numbered else _RENDERING
+    data = batch.rendered.get(key)
+    if data is None:
+        encode = encode_numbered if numbered else encode_event
+        data = batch.rendered[key] = b"".join(map(encode, batch.events))
     return data
 
 

@@ -28,6 +28,7 @@ class Connection:
     def __init__(self, factory: ChatFactory, host: str = "192.0.2.7") -> None:
         address = IPv4Address("TCP", host, next(_next_port))
         self.transport = StringTransportWithDisconnection(peerAddress=address)
+        self.clock: Clock = factory.clock  # type: ignore[assignment]
         protocol = factory.buildProtocol(address)
         self.refused = not isinstance(protocol, ChatProtocol)
         self.protocol: ChatProtocol = protocol  # type: ignore[assignment]
@@ -36,12 +37,18 @@ class Connection:
         self._seen = 0
 
     def send(self, data: bytes) -> None:
+        """
+        One read from the client, and the end of that reactor turn.
+        """
         self.protocol.dataReceived(data)
+        self.clock.advance(0)
 
     def received(self) -> list[str]:
         """
-        Every line received since the last call.
+        Every line received since the last call, once the room has handed
+        out the current turn's events.
         """
+        self.clock.advance(0)
         data = self.transport.value()
         new, self._seen = data[self._seen :], len(data)
         assert new.endswith(b"\r\n") or not new, new
@@ -74,6 +81,7 @@ class Server:
             metrics=metrics,
             replay_count=replay,
             now=self.clock.seconds,
+            schedule=lambda call: self.clock.callLater(0, call),
         )
         self.factory = ChatFactory(
             self.room, self.limits, clock=self.clock, metrics=metrics

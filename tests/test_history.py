@@ -15,6 +15,7 @@ from twisted.internet.error import ConnectionLost
 from twisted.python.failure import Failure
 
 from chatproto.commands import HELP
+from chatproto.fanout import Batch
 from chatproto.history import MemoryHistory
 from chatproto.protocol import MAX_NICK_ATTEMPTS
 from chatproto.room import HISTORY_PAGE_MAX, Event, Room
@@ -261,6 +262,10 @@ def test_a_join_during_a_fan_out_still_gets_everything_once() -> None:
                 room.join(friend, "friend")
                 room.find("alice").say("hi friend")  # type: ignore[union-attr]
 
+        def deliver_batch(self, batch: Batch) -> None:
+            for event in batch.events:
+                self.deliver(event)
+
         def replay(self, entries: list[Event], last_id: int) -> None:
             self.ids.extend(ids(entries))
 
@@ -444,10 +449,10 @@ def test_numbered_lines_are_encoded_once_per_event() -> None:
     for member in members:
         member.send(b"/ids on\n")
     members[0].send(b"once\n")
-    [event] = server.room.history.recent(1)
-    assert event.rendered["id"] == b"ID 4 MSG a once\r\n"
     lines = {member.received()[-1] for member in members}
     assert lines == {"ID 4 MSG a once"}
+    [event] = server.room.history.recent(1)
+    assert event.rendered["id"] == b"ID 4 MSG a once\r\n"
 
 
 def test_help_lists_the_history_commands() -> None:

@@ -8,6 +8,7 @@ import pytest
 
 from chatproto.commands import handle_input
 from chatproto.errors import ChatError
+from chatproto.fanout import Batch
 from chatproto.room import Event, Participant, Room
 
 
@@ -18,6 +19,10 @@ class Inbox:
 
     def deliver(self, event: Event) -> None:
         self.events.append(event)
+
+    def deliver_batch(self, batch: Batch) -> None:
+        for event in batch.events:
+            self.deliver(event)
 
     def disconnect(self) -> None:
         self.disconnected = True
