@@ -151,7 +151,9 @@ class Room:
         """
         The members' nicknames, sorted without regard to case.
         """
-        return sorted((p.nick for p in self._everyone), key=nick_key)
+        # Sorted by the key each member already has, not computed anew: a
+        # join storm asks for this list once per join.
+        return [p.nick for p in sorted(self._everyone, key=_sort_key)]
 
     def find(self, nick: str) -> Participant | None:
         return self._members.get(nick_key(nick))
@@ -326,6 +328,10 @@ class Room:
     def _membership_changed(self) -> None:
         self._everyone = tuple(self._members.values())
         self.metrics.members_changed(len(self._everyone))
+
+
+def _sort_key(participant: Participant) -> str:
+    return participant.key
 
 
 class Participant:

@@ -27,6 +27,8 @@ from chatproto.store import DURABILITY_BOUND, HistoryDatabaseError, load
 DEFAULT_REPLAY = 50
 
 _DEFAULTS = Limits()
+# The kernel caps it at net.core.somaxconn (4096 on current Linux).
+DEFAULT_BACKLOG = 1024
 _log = Logger()
 
 # (option, what it takes, smallest value, help); the option's Limits field is
@@ -69,6 +71,15 @@ class Options(usage.Options):
             "(tcp:4000, tcp:4000:interface=127.0.0.1, "
             "ssl:4443:privateKey=key.pem:certKey=cert.pem, "
             "systemd:domain=INET:index=0).",
+        ],
+        [
+            "backlog",
+            None,
+            DEFAULT_BACKLOG,
+            "Connections the kernel may queue before the server accepts them, "
+            "for tcp:, tcp6: and ssl: ports that do not set backlog= "
+            "themselves (Twisted's default of 50 drops members in a join "
+            "storm).",
         ],
         ["room", None, "lobby", "Name of the room."],
         [
@@ -146,6 +157,9 @@ class Options(usage.Options):
                 for name, kind, minimum, _ in _LIMIT_OPTIONS
             }
         )
+        self["port"] = with_backlog(
+            self["port"], _number("backlog", int, 1, self["backlog"])
+        )
         if self["history-db"] is not None:
             # Before the port opens and before any chat: a database that
             # cannot be used stops start-up with one line saying why.
@@ -155,6 +169,17 @@ class Options(usage.Options):
                 )
             except HistoryDatabaseError as error:
                 raise usage.UsageError(f"--history-db: {error}") from None
+
+
+def with_backlog(description: str, backlog: int) -> str:
+    """
+    The endpoint C{description} with a listen backlog, if it is a kind that
+    takes one and does not name its own.
+    """
+    kind = description.split(":", 1)[0]
+    if kind in ("tcp", "tcp6", "ssl") and "backlog=" not in description:
+        return f"{description}:backlog={backlog}"
+    return description
 
 
 def _number(option: str, kind: Callable[[str], Any], minimum: float, value: Any) -> Any:

@@ -95,3 +95,21 @@ def test_bad_option_is_a_clear_error(tmp_path: Path) -> None:
     assert result.returncode != 0
     assert b"--max-line takes a whole number" in output
     assert b"Traceback" not in output
+
+
+def test_tcp_ports_get_a_large_listen_backlog() -> None:
+    from chatproto.tap import Options
+
+    def port(*arguments: str) -> str:
+        options = Options()
+        options.parseOptions(list(arguments))
+        return options["port"]
+
+    assert port("--port", "4000") == "tcp:4000:backlog=1024"
+    assert port("--port", "ssl:4443:privateKey=k.pem", "--backlog", "64") == (
+        "ssl:4443:privateKey=k.pem:backlog=64"
+    )
+    assert port("--port", "tcp:4000:backlog=5") == "tcp:4000:backlog=5"
+    assert port("--port", "systemd:domain=INET:index=0") == (
+        "systemd:domain=INET:index=0"
+    )
