@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from chatproto.client.events import (
     Action,
     Error,
+    Historic,
+    HistoryEnd,
     Info,
     Joined,
     Left,
     Message,
     NickRequest,
+    Numbered,
     Private,
     Renamed,
     Users,
@@ -44,6 +49,28 @@ from chatproto.client.events import (
             "ERROR nick-taken alice is already in the room",
             Error("nick-taken", "alice is already in the room"),
         ),
+        (
+            "ID 1795291100336 MSG alice hi",
+            Numbered(1795291100336, Message("alice", "hi")),
+        ),
+        ("ID 7 JOIN zoë", Numbered(7, Joined("zoë"))),
+        ("ID 8 LEAVE bob connection lost", Numbered(8, Left("bob", "connection lost"))),
+        ("ID 9 RENAME bob rob", Numbered(9, Renamed("bob", "rob"))),
+        ("ID 10 ACTION bob waves", Numbered(10, Action("bob", "waves"))),
+        (
+            "HISTORY 1795291100335 2026-11-21T18:02:15Z MSG bob anyone here?",
+            Historic(
+                1795291100335,
+                datetime(2026, 11, 21, 18, 2, 15, tzinfo=UTC),
+                Message("bob", "anyone here?"),
+            ),
+        ),
+        (
+            "HISTORY 3 2026-01-02T03:04:05Z LEAVE bob",
+            Historic(3, datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC), Left("bob", "")),
+        ),
+        ("HISTORY-END 1795291100335", HistoryEnd(1795291100335)),
+        ("HISTORY-END 0", HistoryEnd(0)),
     ],
 )
 def test_known_lines(line: str, event: object) -> None:
@@ -61,6 +88,22 @@ def test_known_lines(line: str, event: object) -> None:
         "RENAME alice",
         "PRIVATE alice",
         "ERROR",
+        "ID",
+        "ID 12",
+        "ID x MSG alice hi",
+        "ID +5 MSG alice hi",
+        "ID ٥ MSG alice hi",  # an Arabic-Indic five is not an id
+        "ID 5 PRIVATE alice bob psst",  # private lines have no ids
+        "ID 5 ID 6 MSG alice hi",
+        "ID 5 FROB alice",
+        "HISTORY 5 MSG alice hi",
+        "HISTORY 5 2026-11-21 MSG alice hi",
+        "HISTORY 5 2026-11-21T18:02:15Z",
+        "HISTORY 5 2026-11-21T18:02:15Z INFO hello",
+        "HISTORY x 2026-11-21T18:02:15Z MSG alice hi",
+        "HISTORY-END",
+        "HISTORY-END -1",
+        "HISTORY-END 5 6",
     ],
 )
 def test_unknown_or_incomplete_lines_are_ignored(line: str) -> None:

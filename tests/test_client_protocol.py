@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from twisted.internet.testing import StringTransport
 from twisted.python.failure import Failure
 
-from chatproto.client.events import Event, Message, NickRequest, Users
+from chatproto.client.events import (
+    Event,
+    Historic,
+    HistoryEnd,
+    Joined,
+    Message,
+    NickRequest,
+    Numbered,
+    Users,
+)
 from chatproto.client.protocol import ChatClientFactory, ChatClientProtocol
 
 
@@ -46,6 +57,27 @@ def test_crlf_and_lf_lines_split_across_reads() -> None:
         NickRequest(),
         Message("alice", "hi"),
         Message("bob", "yo"),
+    ]
+
+
+def test_history_and_id_lines_split_across_reads() -> None:
+    client, _, recorder = connected()
+    data = (
+        b"HISTORY 41 2026-11-21T18:02:11Z JOIN bob\r\n"
+        b"HISTORY 42 2026-11-21T18:02:15Z MSG bob anyone here?\r\n"
+        b"HISTORY-END 42\r\n"
+        b"ID 43 JOIN alice\r\n"
+        b"USERS alice bob\r\n"
+    )
+    for start in range(0, len(data), 7):
+        client.dataReceived(data[start : start + 7])
+    said = datetime(2026, 11, 21, 18, 2, 11, tzinfo=UTC)
+    assert recorder.events == [
+        Historic(41, said, Joined("bob")),
+        Historic(42, said.replace(second=15), Message("bob", "anyone here?")),
+        HistoryEnd(42),
+        Numbered(43, Joined("alice")),
+        Users(("alice", "bob")),
     ]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,35 @@ class Error:
     text: str
 
 
+# The lines the room keeps in its history and numbers with ids.
+RoomEvent = Joined | Message | Action | Renamed | Left
+ROOM_EVENTS = (Joined, Message, Action, Renamed, Left)
+
+
+@dataclass(frozen=True)
+class Numbered:
+    """``ID <id> <line>``: a live room line with its id (after ``/ids on``)."""
+
+    id: int
+    event: RoomEvent
+
+
+@dataclass(frozen=True)
+class Historic:
+    """``HISTORY <id> <time> <line>``: a room line said before, replayed."""
+
+    id: int
+    time: datetime  # when it was said, timezone-aware (UTC)
+    event: RoomEvent
+
+
+@dataclass(frozen=True)
+class HistoryEnd:
+    """``HISTORY-END <id>``: the end of a replay; ``id`` is the newest room line."""
+
+    id: int
+
+
 Event = (
     NickRequest
     | Welcome
@@ -80,6 +110,9 @@ Event = (
     | Left
     | Info
     | Error
+    | Numbered
+    | Historic
+    | HistoryEnd
 )
 
 NICK_REJECTIONS = frozenset({"nick-invalid", "nick-taken"})
@@ -95,6 +128,42 @@ def _split(rest: str, count: int) -> list[str]:
     return parts + [""] * (count + 1 - len(parts))
 
 
+def _id(text: str) -> int | None:
+    # isdecimal alone would take "٥"; int() alone would take "+5" and "1_0".
+    return int(text) if text.isascii() and text.isdecimal() else None
+
+
+def _time(text: str) -> datetime | None:
+    try:
+        when = datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ")
+    except ValueError:
+        return None
+    return when.replace(tzinfo=UTC)
+
+
+def _room_event(line: str) -> RoomEvent | None:
+    event = parse_line(line)
+    return event if isinstance(event, ROOM_EVENTS) else None
+
+
+def _numbered(word: str, rest: str) -> Event | None:
+    """``ID``, ``HISTORY`` and ``HISTORY-END`` lines."""
+    if word == "HISTORY-END":
+        found = _id(rest)
+        return None if found is None else HistoryEnd(found)
+    if word == "ID":
+        number, line = _split(rest, 1)
+        found, event = _id(number), _room_event(line)
+        if found is None or event is None:
+            return None
+        return Numbered(found, event)
+    number, stamp, line = _split(rest, 2)
+    found, when, event = _id(number), _time(stamp), _room_event(line)
+    if found is None or when is None or event is None:
+        return None
+    return Historic(found, when, event)
+
+
 def parse_line(line: str) -> Event | None:
     """Turn one server line (without its line ending) into an event.
 
@@ -102,6 +171,8 @@ def parse_line(line: str) -> Event | None:
     word needs: the protocol asks clients to ignore what they do not know.
     """
     word, _, rest = line.partition(" ")
+    if word in ("ID", "HISTORY", "HISTORY-END"):
+        return _numbered(word, rest)
     if word == "NICK":
         return NickRequest()
     if word == "USERS":
