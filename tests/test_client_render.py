@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -11,11 +11,14 @@ from hypothesis import strategies as st
 from chatproto.client.events import (
     Action,
     Error,
+    Historic,
+    HistoryEnd,
     Info,
     Joined,
     Left,
     Message,
     NickRequest,
+    Numbered,
     Private,
     Renamed,
     Users,
@@ -28,6 +31,7 @@ from chatproto.client.render import (
     nick_colour,
     plain,
     render,
+    render_past,
 )
 from chatproto.client.terminal import wants_colour
 
@@ -145,3 +149,53 @@ def test_rendered_text_never_holds_a_control_character(body: str, nick: str) -> 
         assert line is not None
         assert not CONTROL.search(plain(line))
         assert not CONTROL.search(re.sub(r"\x1b\[[0-9;]*m", "", ansi(line)))
+
+
+def sgr_codes(text: str) -> list[str]:
+    return [c for c in re.findall(r"\x1b\[([0-9;]*)m", text) if c != "0"]
+
+
+PARIS = timezone(timedelta(hours=1))
+
+
+def past(event: object, said: datetime, me: str | None = "alice") -> str:
+    line = render_past(Historic(7, said, event), me, WHEN, PARIS)  # type: ignore[arg-type]
+    assert line is not None
+    return plain(line)
+
+
+def test_numbered_lines_look_like_plain_ones() -> None:
+    assert text(Numbered(5, Message("bob", "hi"))) == text(Message("bob", "hi"))
+    assert render(Numbered(5, Joined("alice")), "alice", WHEN) is None
+    assert render(HistoryEnd(5), "alice", WHEN) is None
+
+
+def test_history_has_the_time_it_was_said_in_local_time() -> None:
+    said = datetime(2024, 5, 6, 7, 2, 11, tzinfo=UTC)  # 08:02 in PARIS
+    assert past(Message("bob", "anyone here?"), said) == "08:02 <bob> anyone here?"
+    assert past(Action("bob", "waves"), said) == "08:02 * bob waves"
+    assert past(Left("bob", "connection lost"), said) == (
+        "08:02 -- bob left (connection lost)"
+    )
+    # Our own JOIN from an earlier visit is history too, not a welcome.
+    assert past(Joined("alice"), said) == "08:02 -- alice joined"
+
+
+def test_history_from_another_day_has_the_date() -> None:
+    said = datetime(2024, 5, 5, 22, 30, tzinfo=UTC)  # 23:30 the day before
+    assert past(Message("bob", "late"), said) == "2024-05-05 23:30 <bob> late"
+
+
+def test_history_is_dimmed_and_live_lines_are_not() -> None:
+    said = datetime(2024, 5, 6, 7, 2, 11, tzinfo=UTC)
+    old = render_past(Historic(7, said, Message("bob", "hey alice")), "alice", WHEN)
+    new = render(Message("bob", "hey alice"), "alice", WHEN)
+    assert old is not None and new is not None
+    assert {span.style for span in old} == {"past"}
+    assert "past" not in {span.style for span in new}
+    # Every span of the old line is dim (nicks keep their colour); of the
+    # live line only the time stamp is.
+    assert all(c.split(";")[0] == "2" for c in sgr_codes(ansi(old)))
+    assert sgr_codes(ansi(old, colour=False)) == ["2"] * 5
+    assert [c for c in sgr_codes(ansi(new)) if c.split(";")[0] == "2"] == ["2"]
+    assert "\x1b" not in plain(old)

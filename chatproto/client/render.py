@@ -12,17 +12,20 @@ import re
 import unicodedata
 import zlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 from .events import (
     Action,
     Error,
     Event,
+    Historic,
+    HistoryEnd,
     Info,
     Joined,
     Left,
     Message,
     NickRequest,
+    Numbered,
     Private,
     Renamed,
     Users,
@@ -47,6 +50,7 @@ STYLES: dict[str, tuple[str, str]] = {
     "private": ("1", "33"),
     "mention": ("1", ""),
     "nick": ("1", ""),
+    "past": ("2", ""),  # a line said before: replayed history
 }
 
 
@@ -145,9 +149,27 @@ def render(event: Event, me: str | None, when: datetime) -> Line | None:
             return (t, Span(text, "info"))
         case Error(code, text):
             return problem(text or code, when)
-        case NickRequest():
+        case Numbered(_, room_event):
+            return render(room_event, me, when)
+        case Historic():
+            return render_past(event, me, when)
+        case NickRequest() | HistoryEnd():
             return None
     return None
+
+
+def render_past(
+    entry: Historic, me: str | None, now: datetime, tz: tzinfo | None = None
+) -> Line | None:
+    """A replayed line: dimmed, stamped with when it was said (local time,
+    with the date if not today), and our own old JOIN shown too."""
+    said = entry.time.astimezone(tz).replace(tzinfo=None)
+    line = render(entry.event, None if isinstance(entry.event, Joined) else me, said)
+    if line is None:
+        return None
+    form = "%H:%M " if said.date() == now.date() else "%Y-%m-%d %H:%M "
+    past = (Span(span.text, "past", span.nick) for span in line[1:])
+    return (Span(said.strftime(form), "past"), *past)
 
 
 def plain(line: Line) -> str:
