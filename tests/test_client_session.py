@@ -2,81 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
+from client_helpers import Harness
 from twisted.internet import error
-from twisted.internet.task import Clock
-from twisted.internet.testing import StringTransport
 from twisted.python.failure import Failure
 
-from chatproto.client.protocol import ChatClientProtocol
-from chatproto.client.render import Line, plain
 from chatproto.client.session import Session, describe
-
-
-class FakeUI:
-    def __init__(self) -> None:
-        self.shown: list[str] = []
-        self.notices: list[str] = []
-        self.warnings: list[str] = []
-        self.asked = 0
-        self.states: list[tuple[str | None, bool]] = []
-
-    def show(self, line: Line) -> None:
-        self.shown.append(plain(line))
-
-    def notice(self, text: str) -> None:
-        self.notices.append(text)
-
-    def warn(self, text: str) -> None:
-        self.warnings.append(text)
-
-    def ask_nick(self) -> None:
-        self.asked += 1
-
-    def state_changed(self, nick: str | None, online: bool) -> None:
-        self.states.append((nick, online))
-
-
-class Harness:
-    def __init__(
-        self, nick: str | None, interactive: bool = True, reconnect: bool = True
-    ) -> None:
-        self.ui = FakeUI()
-        self.clock = Clock()
-        self.session = Session(
-            self.ui,
-            nick=nick,
-            interactive=interactive,
-            reconnect=reconnect,
-            clock=self.clock,
-            now=lambda: datetime(2024, 1, 1, 12, 0),
-        )
-        self.status: list[int] = []
-        self.session.done.addCallback(self.status.append)
-        self.connect()
-
-    def connect(self) -> None:
-        self.transport = StringTransport()
-        self.client = ChatClientProtocol(self.session)
-        self.client.makeConnection(self.transport)
-
-    def server(self, *lines: str) -> None:
-        self.client.dataReceived("".join(f"{line}\r\n" for line in lines).encode())
-
-    def sent(self) -> list[str]:
-        lines = self.transport.value().decode().split("\r\n")
-        self.transport.clear()
-        assert lines[-1] == ""
-        return lines[:-1]
-
-    def drop(self, reason: Exception | None = None) -> None:
-        self.client.connectionLost(Failure(reason or error.ConnectionDone()))
-
-    def join(self, nick: str) -> None:
-        self.server("NICK")
-        assert self.sent() == [nick]
-        self.server(f"WELCOME {nick} to lobby", f"JOIN {nick}", f"USERS {nick} bob")
 
 
 def test_given_nickname_is_sent_when_asked() -> None:
@@ -94,7 +24,7 @@ def test_given_nickname_is_sent_when_asked() -> None:
 def test_interactive_asks_for_a_nickname_and_again_after_a_rejection() -> None:
     h = Harness(None)
     h.server("NICK")
-    assert h.ui.asked == 1 and h.sent() == []
+    assert h.ui.asked == 1 and h.sent() == ["/ids on"]
     h.session.choose_nick("  alice  ")
     assert h.sent() == ["alice"]
     h.server("ERROR nick-taken alice is already in the room", "NICK")
@@ -119,7 +49,7 @@ def test_pipe_mode_rejected_nickname_fails() -> None:
     ]
     assert h.status == [1]
     assert h.transport.disconnecting
-    assert h.sent() == ["bad nick"]  # and nothing after the second NICK
+    assert h.sent() == ["/ids on", "bad nick"]  # and nothing after the second NICK
 
 
 def test_pipe_mode_sends_lines_once_joined_then_quits_at_end_of_input() -> None:
@@ -209,7 +139,7 @@ def test_nothing_is_sent_before_joining() -> None:
 def test_reconnect_rejoins_with_the_same_nickname() -> None:
     h = Harness("alice")
     h.join("alice")
-    h.server("RENAME alice alicia")
+    h.live("RENAME alice alicia")
     assert h.session.nick == "alicia"
     h.drop(error.ConnectionLost())
     assert h.ui.notices == ["disconnected: the connection was lost"]
@@ -223,7 +153,7 @@ def test_reconnect_rejoins_with_the_same_nickname() -> None:
     ]
     assert h.status == []
     h.connect()
-    h.join("alicia")
+    h.join("alicia", since=102)
     assert h.ui.notices[-1] == "reconnected: you are back in the room as alicia"
     assert h.ui.states[-1] == ("alicia", True)
     assert h.session.submit("back")
@@ -235,7 +165,7 @@ def test_after_reconnect_a_taken_nickname_is_asked_again_interactively() -> None
     h.drop()
     h.connect()
     h.server("NICK")
-    assert h.sent() == ["alice"]
+    assert h.sent() == ["/ids on", "/since 101", "alice"]
     h.server("ERROR nick-taken alice is already in the room", "NICK")
     assert h.ui.asked == 1
     assert h.status == []
@@ -257,7 +187,7 @@ def test_pipe_mode_keeps_lines_while_reconnecting() -> None:
     h.session.input_line("typed while away")
     h.session.input_ended()
     h.connect()
-    h.join("bot")
+    h.join("bot", since=101)
     assert h.sent() == ["typed while away", "/quit"]
 
 
@@ -304,7 +234,7 @@ def test_server_full_while_reconnecting_keeps_trying() -> None:
     h.drop()
     assert h.status == []
     h.connect()
-    h.join("alice")
+    h.join("alice", since=101)
     assert h.ui.notices[-1].startswith("reconnected")
 
 

@@ -17,21 +17,29 @@ from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.python.failure import Failure
 
+from .catchup import CatchUp
 from .events import (
     CLOSING_ERRORS,
     FATAL_ERRORS,
     NICK_REJECTIONS,
     Error,
     Event,
+    Historic,
+    HistoryEnd,
+    Info,
     Joined,
     Left,
     NickRequest,
+    Numbered,
     Renamed,
     Users,
     Welcome,
 )
 from .protocol import ChatClientProtocol
-from .render import Line, render
+from .render import Line, notice, render
+
+# What the server says to everyone when it stops (docs/protocol.rst, "Leaving").
+SHUTTING_DOWN = "server shutting down"
 
 
 class UI(Interface):
@@ -112,6 +120,8 @@ class Session:
         self._fatal = False  # the server closes for good: do not reconnect
         self._closing_error = False  # the server said why it closes
         self._quit_timer: IDelayedCall | None = None
+        self.catchup = CatchUp()  # ids shown, across reconnections
+        self._options_sent = False  # /ids on (and /since) on this connection
 
     @property
     def joined(self) -> bool:
@@ -126,9 +136,28 @@ class Session:
         self.client = client
         self.me = None
         self._closing_error = False
+        self._options_sent = False
 
     def event_received(self, event: Event) -> None:
         self._still_busy()
+        match event:
+            case Numbered(id, room_event):
+                if not self.catchup.live(id):
+                    return  # shown already, from a replay
+                event = room_event
+            case Historic(id):
+                show, gap = self.catchup.history(id)
+                if gap is not None:
+                    self._quiet(gap)
+                if show:
+                    self._show(event)
+                return
+            case HistoryEnd(id):
+                for text in self.catchup.history_end(id):
+                    self._quiet(text)
+                return
+            case Info(text) if text == SHUTTING_DOWN:
+                self.catchup.server_stopping()
         match event:
             case NickRequest():
                 self._nick_requested()
@@ -148,13 +177,12 @@ class Session:
                 if back:
                     self.ui.notice(f"reconnected: you are back in the room as {nick}")
                 self.ui.state_changed(nick, True)
+                self.catchup.welcomed()
             case Renamed(old, new) if old == self.me:
                 self.me = self.nick = new
                 self.ui.state_changed(new, True)
         self._track(event)
-        line = render(event, self.me, self.now())
-        if line is not None:
-            self.ui.show(line)
+        self._show(event)
         if isinstance(event, Welcome):
             self._flush()
 
@@ -250,6 +278,11 @@ class Session:
     # -- inside ---------------------------------------------------------------
 
     def _nick_requested(self) -> None:
+        if self.client is not None and not self._options_sent:
+            # Once per connection: the server keeps them through rejections.
+            self._options_sent = True
+            for line in self.catchup.join_lines():
+                self.client.send(line)
         if self.nick is not None and self.client is not None:
             self.client.send(self.nick)
         elif self.interactive:
@@ -265,6 +298,15 @@ class Session:
         else:
             self.ui.warn(f"nickname {self.nick!r} rejected: {reason}")
             self.finish(1)
+
+    def _show(self, event: Event) -> None:
+        line = render(event, self.me, self.now())
+        if line is not None:
+            self.ui.show(line)
+
+    def _quiet(self, text: str) -> None:
+        """A quiet line among the conversation's (a divider, a gap)."""
+        self.ui.show(notice(text, self.now()))
 
     def _track(self, event: Event) -> None:
         match event:
