@@ -72,6 +72,10 @@ class Scenario:
     measure_rss: bool = False
     max_repeat: int = 0  # 0: --repeat; else at most this many
     server_args: list[str] = field(default_factory=list)  # chatproto only
+    # The server to compare with. "baseline": the naive server. Or a
+    # variant's name: chatproto runs twice, without server_args (the
+    # reference, row "chatproto") and with them (row `variant`).
+    variant: str = ""
     default: bool = True  # part of a plain run (else only with --only)
     fanout_row: str = ""  # idle scenario: name of the row for its send phase
     about: str = ""
@@ -125,8 +129,8 @@ def scenarios(quick: bool) -> list[Scenario]:
             100,
             duration=flat,
             server_args=["--history-db", "{tmpdir}/history.sqlite"],
-            default=False,
-            about="fanout-100 with the server's --history-db (hook, later)",
+            variant="history",
+            about="fanout-100, chatproto with --history-db against without",
         ),
     ]
 
@@ -247,6 +251,19 @@ class Target:
     name: str
     cmd: list[str]  # with {port} and {tmpdir}
     extra_ok: bool  # gets Scenario.server_args
+
+
+def targets_for(sc: Scenario, targets: list[Target]) -> list[Target]:
+    """The servers a scenario runs: normally all; for a variant scenario,
+    chatproto without its server_args and with them."""
+    if not sc.variant:
+        return targets
+    out = []
+    for target in targets:
+        if target.extra_ok:
+            out.append(Target(target.name, target.cmd, False))
+            out.append(Target(sc.variant, target.cmd, True))
+    return out
 
 
 def measure(
@@ -478,6 +495,10 @@ def summary_row(s: Summary, base: Summary | None) -> list[str]:
     ]
 
 
+# The stated bound for --history-db (docs/performance.rst): fan-out with it
+# keeps at least this fraction of chatproto's in-memory rate, same run.
+HISTORY_FRACTION = 0.5
+
 KEY = {
     "fanout": "deliveries_per_s",
     "latency": "lat_p99_us",
@@ -507,8 +528,13 @@ def targets(summ: dict[tuple[str, str], Summary], quick: bool) -> list[list[str]
         ("fanout-100", "deliveries/s >= 2.6x baseline", 2.6),
         ("fanout-1000", "deliveries/s >= 2x baseline", 2.0),
     ]
-    for scn, text, need in specs:
-        s, b = get(scn, "chatproto"), get(scn, "baseline")
+    history = ("fanout-100-history", "history", "chatproto")
+    for scn, text, need, mine_srv, ref_srv in [
+        *((scn, text, need, "chatproto", "baseline") for scn, text, need in specs),
+        (history[0], f"deliveries/s >= {HISTORY_FRACTION}x in memory", HISTORY_FRACTION,
+         *history[1:]),
+    ]:  # fmt: skip
+        s, b = get(scn, mine_srv), get(scn, ref_srv)
         if s and b:
             mine, ref = s.m(KEY["fanout"]), b.m(KEY["fanout"])
             if mine and ref:
@@ -718,14 +744,16 @@ def main(argv: list[str] | None = None) -> int:
 
     raw: list[dict[str, Any]] = []
     total = sum(
-        min(repeat, sc.max_repeat or repeat) * len(targets_list) for sc in chosen
+        min(repeat, sc.max_repeat or repeat) * len(targets_for(sc, targets_list))
+        for sc in chosen
     )
     done = 0
     t_suite = time.monotonic()
     for sc in chosen:
         n = min(repeat, sc.max_repeat or repeat)
         for i in range(n):
-            order = targets_list if i % 2 == 0 else targets_list[::-1]
+            servers = targets_for(sc, targets_list)
+            order = servers if i % 2 == 0 else servers[::-1]
             for target in order:
                 done += 1
                 row = measure(sc, target, cores, logdir)
@@ -735,8 +763,10 @@ def main(argv: list[str] | None = None) -> int:
 
     # summaries; an idle run also yields a fan-out row from its send phase
     summ: dict[tuple[str, str], Summary] = {}
+    reference: dict[str, str] = {}  # scenario -> the server it is compared with
     for sc in chosen:
-        for target in targets_list:
+        reference[sc.name] = "chatproto" if sc.variant else "baseline"
+        for target in targets_for(sc, targets_list):
             runs = [
                 r
                 for r in raw
@@ -749,7 +779,7 @@ def main(argv: list[str] | None = None) -> int:
                 )
     rows = []
     for (scn, _srv), s in summ.items():
-        base = summ.get((scn, "baseline"))
+        base = summ.get((scn, reference.get(scn, "baseline")))
         rows.append(summary_row(s, base))
     lines = table_lines(rows)
     tgt = targets(summ, args.quick)
