@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Run the chatproto benchmark suite: chatproto's server against a naive baseline.
 
-    python benchmarks/run.py                 # full suite (~10 min)
+    python benchmarks/run.py                 # full suite (~8 min)
     python benchmarks/run.py --quick         # ~1-2 min, smaller, one repeat
     python benchmarks/run.py --only fanout-100 --repeat 5
 
