@@ -193,6 +193,11 @@ def _number(option: str, kind: Callable[[str], Any], minimum: float, value: Any)
     return number
 
 
+def _plain(value: float) -> str:
+    # 1048576, not :g's 1.04858e+06; 0.5 stays 0.5.
+    return str(int(value)) if value == int(value) else f"{value:g}"
+
+
 class _Banner(Service):
     """
     Says what the server is, where it listens and its limits, once logging
@@ -207,8 +212,9 @@ class _Banner(Service):
     def startService(self) -> None:
         super().startService()
         motd: Motd | None = self.options["motd"]
+        given = self.options["limits"]
         limits = ", ".join(
-            f"--{name} {getattr(self.options['limits'], name.replace('-', '_')):g}"
+            f"--{name} {_plain(getattr(given, name.replace('-', '_')))}"
             for name, *_ in _LIMIT_OPTIONS
         )
         db = self.options["history-db"]

@@ -160,6 +160,7 @@ def test_json_logs_are_one_object_per_line(tmp_path: Path) -> None:
     assert joined["log_level"]["name"] == "info"
     [banner] = [e for e in events if e["log_namespace"] == "chatproto.tap._Banner"]
     assert "--max-line 2048" in banner["limits"]
+    assert "--sendq 1048576" in banner["limits"]
     assert banner["motd"] == "none" and banner["metrics"] == "off"
     assert "a secret" not in text
 
