@@ -6,8 +6,10 @@ top, so that pytest-twisted can install the one it is asked for.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from client_helpers import Server
 
 
 @pytest.fixture(autouse=True)
@@ -38,3 +40,13 @@ def reactor_left_clean() -> Iterator[None]:
         if now - then
     ]
     assert not leftovers, "the test left the reactor dirty: " + "; ".join(leftovers)
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    """A chatroom server: twistd in a subprocess on a free port."""
+    server = Server(tmp_path)
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -28,15 +28,6 @@ from client_helpers import (
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
-    server = Server(tmp_path)
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
 def pty_clients() -> Iterator[list[PtyClient]]:
     clients: list[PtyClient] = []
     try:

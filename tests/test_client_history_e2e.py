@@ -33,15 +33,6 @@ def member_nick(member: Watcher) -> str:
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
-    server = Server(tmp_path)
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
 def proxy(server: Server) -> Iterator[Proxy]:
     proxy = Proxy(server.port)
     try:
