@@ -88,7 +88,7 @@ class CatchUp:
         """A ``HISTORY`` line: whether to show it, and a notice to show first."""
         gap = None
         if self._replay is None:
-            self._replay = _Replay(self._joining, self._joining and self._resumed)
+            self._replay = self._new_replay()
             if self._replay.resumed and self._lost_before(id):
                 gap = GAP
         self._replay.received += 1
@@ -108,7 +108,7 @@ class CatchUp:
 
     def history_end(self, id: int) -> list[str]:
         """``HISTORY-END``: the notices to show (a gap, a divider), if any."""
-        replay = self._replay or _Replay(self._joining, self._joining and self._resumed)
+        replay = self._replay or self._new_replay()
         self._replay = None
         self._joining = False
         notices = []
@@ -127,6 +127,9 @@ class CatchUp:
         return notices
 
     # -- inside ----------------------------------------------------------------
+
+    def _new_replay(self) -> _Replay:
+        return _Replay(self._joining, self._joining and self._resumed)
 
     def _saw(self, id: int) -> None:
         self.shown.add(id)
