@@ -1,161 +1,230 @@
 """
-What a member types: chat text, or a slash command acting on the room.
+What a member types: chat text, or a slash command.
 
-This is chat-domain logic shared by any text front end; it raises
-L{ChatError} for the front end to report.
+This is chat-domain logic shared by every text front end: it acts on a
+L{MemberSession} and raises L{ChatError} for the session to report.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from chatproto.errors import ChatError
-from chatproto.room import HISTORY_PAGE_DEFAULT, HISTORY_PAGE_MAX, Participant
+from chatproto.errors import ChatError, Code
+from chatproto.room import HISTORY_PAGE_DEFAULT, HISTORY_PAGE_MAX, SINCE_PAGE
+
+if TYPE_CHECKING:
+    from chatproto.session import MemberSession
+
+# Ids are below 2**63 (SQLite's integers): at most 19 digits.
+MAX_ID_DIGITS = 19
 
 HELP = (
-    "Type a line to say it to everyone. Commands:",
+    "Type a line to say it to everyone in the room. Commands:",
     "/who                 list the people in the room",
     "/me <action>         e.g. /me waves",
-    "/msg <nick> <text>   a private message",
+    "/msg <nick> <text>   a private message, to anyone on the server",
     "/nick <new>          change your nickname",
-    "/quit [reason]       leave the room",
+    "/join <room>         go to another room (it is made if need be)",
+    "/rooms               list the rooms and how many are in each",
+    "/quit [reason]       leave",
     f"/history [n]         the {HISTORY_PAGE_DEFAULT} (at most {HISTORY_PAGE_MAX})"
     " lines said before; again for more",
-    "/since <id>          every line said after the line with that id",
+    f"/since <id>          the lines said after the line with that id"
+    f" ({SINCE_PAGE} at a time)",
     "/ids on|off          show ids on room lines (ID <id> ...)",
     "//text               say a line that starts with /",
     "/help                this help",
 )
 
-
-@dataclass
-class JoinOptions:
-    """
-    What a connection asked for before its nickname, for its join.
-
-    @ivar since: replay every line after this id instead of the latest ones.
-    @ivar numbered: show ids on live room lines.
-    """
-
-    since: int | None = None
-    numbered: bool = False
+HELP_BEFORE_NICK = (
+    "First type the nickname you want and press Enter. Before that you may send:",
+    "/join <room>         join that room instead of the usual one",
+    "/rooms               list the rooms and how many are in each",
+    "/since <id>          on joining, replay the lines after that id",
+    "/ids on|off          show ids on room lines (ID <id> ...)",
+    "/quit                leave",
+    "/help                this help",
+)
 
 
-def handle_join_option(options: JoinOptions, text: str) -> bool:
-    """
-    Act on a line sent before the nickname, if it is one of the commands
-    allowed then (C{/since <id>}, C{/ids on|off}); a line starting with C{/}
-    is never a nickname, so nothing is lost.
-
-    @return: whether C{text} was such a command.
-    @raise ChatError: if it was, but without what it needs.
-    """
-    name, _, rest = text.partition(" ")
-    name, rest = name.lower(), rest.strip()
-    if name == "/since":
-        options.since = _history_id(rest)
-    elif name == "/ids":
-        options.numbered = _on_off(rest, "/ids on|off")
-    else:
-        return False
-    return True
-
-
-def handle_input(participant: Participant, text: str) -> None:
+def handle_input(session: MemberSession, text: str) -> None:
     """
     Act on one line of member input (already cleaned, not empty).
 
     @raise ChatError: if it is a command that cannot be carried out.
     """
     if not text.startswith("/"):
-        participant.say(text)
+        session.in_room().say(text)
     elif text.startswith("//"):
-        participant.say(text[1:])
+        session.in_room().say(text[1:])
     else:
-        name, _, rest = text[1:].partition(" ")
-        command = _COMMANDS.get(name.lower())
+        name, rest = _split(text)
+        command = _COMMANDS.get(name)
         if command is None:
             raise ChatError(
-                "unknown-command", f"no command /{name}; /help lists the commands"
+                Code.UNKNOWN_COMMAND,
+                f"no command /{name}; /help lists the commands",
             )
-        command(participant, rest.strip())
+        command(session, rest)
 
 
-def _help(participant: Participant, rest: str) -> None:
+def handle_before_nick(session: MemberSession, text: str) -> None:
+    """
+    Act on a line starting with C{/} sent before the nickname: the commands
+    that make sense then (L{HELP_BEFORE_NICK}) work; the others are refused.
+    A line starting with C{/} is never a nickname.
+
+    @raise ChatError: if the command cannot be carried out now.
+    """
+    name, rest = _split(text)
+    command = _BEFORE_NICK.get(name)
+    if command is not None:
+        command(session, rest)
+    elif name in _COMMANDS:
+        raise ChatError(
+            Code.NICK_REQUIRED,
+            f"/{name} works once you have a nickname: type the nickname you "
+            "want and press Enter",
+        )
+    else:
+        raise ChatError(
+            Code.UNKNOWN_COMMAND, f"no command /{name}; /help lists the commands"
+        )
+
+
+def _split(text: str) -> tuple[str, str]:
+    name, _, rest = text[1:].partition(" ")
+    return name.lower(), rest.strip()
+
+
+def _help(session: MemberSession, rest: str) -> None:
     for line in HELP:
-        participant.notify(line)
+        session.notify(line)
 
 
-def _who(participant: Participant, rest: str) -> None:
-    participant.who()
+def _help_before_nick(session: MemberSession, rest: str) -> None:
+    for line in HELP_BEFORE_NICK:
+        session.notify(line)
 
 
-def _me(participant: Participant, rest: str) -> None:
-    participant.act(_required(rest, "/me <action>"))
+def _who(session: MemberSession, rest: str) -> None:
+    session.in_room().who()
 
 
-def _msg(participant: Participant, rest: str) -> None:
+def _me(session: MemberSession, rest: str) -> None:
+    session.in_room().act(_required(rest, "/me <action>"))
+
+
+def _msg(session: MemberSession, rest: str) -> None:
     nick, _, text = rest.partition(" ")
-    participant.tell(
+    session.tell(
         _required(nick, "/msg <nick> <text>"),
         _required(text.strip(), "/msg <nick> <text>"),
     )
 
 
-def _nick(participant: Participant, rest: str) -> None:
-    participant.rename(_required(rest, "/nick <new>"))
+def _nick(session: MemberSession, rest: str) -> None:
+    session.rename(_required(rest, "/nick <new>"))
 
 
-def _quit(participant: Participant, rest: str) -> None:
-    participant.quit(rest)
+def _quit(session: MemberSession, rest: str) -> None:
+    session.quit(rest)
 
 
-def _since(participant: Participant, rest: str) -> None:
-    participant.catch_up(_history_id(rest))
+def _join(session: MemberSession, rest: str) -> None:
+    session.join(_required(rest, "/join <room>"))
 
 
-def _history(participant: Participant, rest: str) -> None:
+def _join_before_nick(session: MemberSession, rest: str) -> None:
+    name = _required(rest, "/join <room>")
+    session.server.rooms.check_name(name)
+    session.options.room = name
+
+
+def _rooms(session: MemberSession, rest: str) -> None:
+    session.reply(session.server.rooms.listing())
+
+
+def _since(session: MemberSession, rest: str) -> None:
+    session.charge(session.in_room().catch_up(_history_id(rest)))
+
+
+def _since_before_nick(session: MemberSession, rest: str) -> None:
+    session.options.since = _history_id(rest)
+
+
+def _history(session: MemberSession, rest: str) -> None:
     count = HISTORY_PAGE_DEFAULT
     if rest:
-        if not rest.isdecimal() or int(rest) < 1:
-            raise ChatError("usage", f"usage: /history [1 to {HISTORY_PAGE_MAX}]")
-        count = int(rest)
-    participant.show_history(count)
+        count = _bounded(rest, 1, HISTORY_PAGE_MAX, "/history [n]")
+    session.charge(session.in_room().show_history(count))
 
 
-def _ids(participant: Participant, rest: str) -> None:
-    participant.show_ids(_on_off(rest, "/ids on|off"))
+def _ids(session: MemberSession, rest: str) -> None:
+    session.show_ids(_on_off(rest, "/ids on|off"))
+
+
+def _ids_before_nick(session: MemberSession, rest: str) -> None:
+    session.options.numbered = _on_off(rest, "/ids on|off")
 
 
 def _history_id(text: str) -> int:
-    # isdecimal, not int(): int() would take "+5", " 5", "٥" and "1_000".
-    if not (text.isascii() and text.isdecimal()):
-        raise ChatError("usage", "usage: /since <id>, the id a whole number")
+    # isdecimal, not int(): int() would take "+5", " 5", "٥" and "1_000",
+    # and raises on thousands of digits.
+    if not (text.isascii() and text.isdecimal() and len(text) <= MAX_ID_DIGITS):
+        raise ChatError(
+            Code.USAGE,
+            f"usage: /since <id>, the id a whole number of at most "
+            f"{MAX_ID_DIGITS} digits",
+        )
+    return int(text)
+
+
+def _bounded(text: str, low: int, high: int, usage: str) -> int:
+    if (
+        not (text.isascii() and text.isdecimal())
+        or len(text) > len(str(high))
+        or not low <= int(text) <= high
+    ):
+        raise ChatError(Code.USAGE, f"usage: {usage}, n from {low} to {high}")
     return int(text)
 
 
 def _on_off(text: str, usage: str) -> bool:
     word = text.lower()
     if word not in ("on", "off"):
-        raise ChatError("usage", f"usage: {usage}")
+        raise ChatError(Code.USAGE, f"usage: {usage}")
     return word == "on"
 
 
 def _required(value: str, usage: str) -> str:
     if not value:
-        raise ChatError("usage", f"usage: {usage}")
+        raise ChatError(Code.USAGE, f"usage: {usage}")
     return value
 
 
-_COMMANDS: dict[str, Callable[[Participant, str], None]] = {
+Command = Callable[["MemberSession", str], None]
+
+_COMMANDS: dict[str, Command] = {
     "help": _help,
     "who": _who,
     "me": _me,
     "msg": _msg,
     "nick": _nick,
     "quit": _quit,
+    "join": _join,
+    "rooms": _rooms,
     "since": _since,
     "history": _history,
     "ids": _ids,
+}
+
+_BEFORE_NICK: dict[str, Command] = {
+    "help": _help_before_nick,
+    "quit": _quit,
+    "join": _join_before_nick,
+    "rooms": _rooms,
+    "since": _since_before_nick,
+    "ids": _ids_before_nick,
 }

@@ -17,29 +17,15 @@ from typing import TYPE_CHECKING
 
 from twisted.logger import Logger
 
+from chatproto.events import Batch, Event
 from chatproto.metrics import Metrics
 
 if TYPE_CHECKING:
-    from chatproto.room import Event, Participant
+    from chatproto.room import Participant
 
 # Arranges for a call once the work of the current reactor turn is done, e.g.
 # lambda call: reactor.callLater(0, call).
 Scheduler = Callable[[Callable[[], None]], object]
-
-
-class Batch:
-    """
-    Room events handed to a member together, oldest first.
-
-    @ivar rendered: front ends cache their rendering of the whole batch here,
-        so members given the same batch share one rendering.
-    """
-
-    __slots__ = ("events", "rendered")
-
-    def __init__(self, events: Sequence[Event]) -> None:
-        self.events = events
-        self.rendered: dict[str, bytes] = {}
 
 
 class Fanout:
@@ -57,8 +43,10 @@ class Fanout:
         members: Callable[[], Sequence[Participant]],
         schedule: Scheduler | None,
         metrics: Metrics,
+        room: str = "",
     ) -> None:
         self._members = members
+        self._room = room
         # None: no coalescing, each event is handed out as it is posted.
         self._schedule = schedule
         self._metrics = metrics
@@ -93,7 +81,7 @@ class Fanout:
         start, end = participant.fanout_cursor, len(self._turn)
         if start < end:
             participant.fanout_cursor = end
-            self._hand(participant, Batch(self._turn[start:]), start, end)
+            self._hand(participant, Batch(self._turn[start:], self._room), start, end)
 
     def flush(self) -> None:
         """
@@ -107,13 +95,15 @@ class Fanout:
         # posts its LEAVE to the new turn.
         self._turn, self._posted, self._reach = [], [], [0]
         end = len(turn)
-        shared = Batch(turn)
+        shared = Batch(turn, self._room)
         for participant in self._members():
             start, participant.fanout_cursor = participant.fanout_cursor, 0
             if start == 0:
                 self._hand(participant, shared, 0, end, reach)
             elif start < end:
-                self._hand(participant, Batch(turn[start:]), start, end, reach)
+                self._hand(
+                    participant, Batch(turn[start:], self._room), start, end, reach
+                )
         done = time.perf_counter()
         recipients = 0
         for index, event in enumerate(turn):

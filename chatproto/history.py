@@ -11,15 +11,31 @@ writes it off the reactor thread, and fills the tail at start-up.
 
 from __future__ import annotations
 
+import itertools
 from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Protocol
 
-from chatproto.room import Event
+from chatproto.events import Event
 
 # How many entries the in-memory tail holds: the reach of /since and
 # /history, and the most a join can replay.
 DEFAULT_TAIL = 10_000
+
+
+def first_id(stored: int, now: float) -> int:
+    """
+    The id to continue after when a server starts: past every id it has
+    stored, and past the start time in milliseconds.
+
+    The second term matters when ids were given but not stored: without a
+    database, or in the last moments before a kill -9.  A client that saw
+    one of those ids must not take a later message for one it has seen, so
+    ids after a restart start above any id given before it, unless the
+    server averaged more than 1000 room events a second or the clock went
+    back.
+    """
+    return max(stored, int(now * 1000))
 
 
 class History(Protocol):
@@ -46,9 +62,10 @@ class History(Protocol):
         oldest first.
         """
 
-    def since(self, after: int) -> list[Event]:
+    def since(self, after: int, limit: int | None = None) -> list[Event]:
         """
-        Every entry held with an id greater than C{after}, oldest first.
+        The entries held with an id greater than C{after}, oldest first: all
+        of them, or the oldest C{limit}.
         """
 
     def before(self, id: int, count: int) -> list[Event]:
@@ -99,16 +116,19 @@ class MemoryHistory:
     def recent(self, count: int) -> list[Event]:
         return self.before(self._last_id + 1, count)
 
-    def since(self, after: int) -> list[Event]:
-        # Catch-up asks for recent entries: walk back from the newest, so
-        # the cost is the size of the answer.
-        found: list[Event] = []
-        for event in reversed(self._entries):
-            if event.id <= after:
-                break
-            found.append(event)
-        found.reverse()
-        return found
+    def since(self, after: int, limit: int | None = None) -> list[Event]:
+        # Ids increase along the deque: find the first entry after `after`
+        # by bisection, so the cost is the size of the answer.
+        entries = self._entries
+        low, high = 0, len(entries)
+        while low < high:
+            middle = (low + high) // 2
+            if entries[middle].id <= after:
+                low = middle + 1
+            else:
+                high = middle
+        end = len(entries) if limit is None else min(len(entries), low + limit)
+        return list(itertools.islice(entries, low, end))
 
     def before(self, id: int, count: int) -> list[Event]:
         found: list[Event] = []

@@ -1,6 +1,6 @@
 """
-The service that keeps a room's history for twistd: the in-memory tail,
-its durable copy in SQLite if asked for, and pruning.
+The service that keeps the rooms' histories for twistd: each room's
+in-memory tail, their durable copy in SQLite if asked for, and pruning.
 """
 
 from __future__ import annotations
@@ -10,87 +10,120 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from twisted.application.service import Service
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, succeed
 from twisted.internet.task import LoopingCall
 from twisted.internet.threads import deferToThreadPool
 from twisted.logger import Logger
 from twisted.python.threadpool import ThreadPool
 
-from chatproto.history import DEFAULT_TAIL, MemoryHistory
-from chatproto.room import Event
-from chatproto.store import BatchWriter, SQLiteStore, connect
+from chatproto.events import Event
+from chatproto.history import DEFAULT_TAIL, History, MemoryHistory, first_id
+from chatproto.store import BatchWriter, Loaded, Lock, SQLiteStore, connect
+
+__all__ = ["DAY", "PRUNE_INTERVAL", "HistoryKeeper", "first_id"]
 
 # Seconds between two prunings (--history-keep).
 PRUNE_INTERVAL = 3600.0
 DAY = 86400.0
 
 
-def first_id(stored: int, now: float) -> int:
-    """
-    The id to continue after when a server starts: past every id it has
-    stored, and past the start time in milliseconds.
-
-    The second term matters when ids were given but not stored: without a
-    database, or in the last moments before a kill -9.  A client that saw
-    one of those ids must not take a later message for one it has seen, so
-    ids after a restart start above any id given before it, unless the
-    server averaged more than 1000 room events a second or the clock went
-    back.
-    """
-    return max(stored, int(now * 1000))
-
-
 class HistoryKeeper(Service):
     """
-    Owns L{history}, the room's in-memory tail.  With a database path, every
-    entry appended to it is written there by a L{BatchWriter} on a thread of
-    its own; with C{keep_days}, entries older than that are pruned every
+    The rooms' histories (L{chatproto.rooms.Histories}): each room's
+    in-memory tail, and with a database path, every entry appended to a
+    tail is written there by a L{BatchWriter} on a thread of its own.  With
+    C{keep_days}, entries older than that are pruned every
     L{PRUNE_INTERVAL} seconds, in memory and on disk.
+
+    @param loaded: what L{chatproto.store.load} read at start-up: the named
+        rooms' newest ids and entries.
+    @param default_room: the default room's key and name, for the migration
+        of an older database.
     """
 
     log = Logger()
 
     def __init__(
         self,
-        room: str,
-        last_id: int = 0,
-        entries: Sequence[Event] = (),
+        loaded: Loaded | None = None,
         path: str | None = None,
         keep_days: float | None = None,
         capacity: int = DEFAULT_TAIL,
         reactor: Any = None,
         now: Callable[[], float] = time.time,
+        default_room: tuple[str, str] = ("lobby", "lobby"),
     ) -> None:
         if reactor is None:
             from twisted.internet import reactor
         self._reactor = reactor
-        self._room = room
         self._path = path
         self._keep = None if keep_days is None else keep_days * DAY
+        self._capacity = capacity
         self._now = now
+        self._default_room = default_room
+        self._loaded = dict(loaded.rooms) if loaded is not None else {}
+        self._live: dict[str, MemoryHistory] = {}
+        self._names: dict[str, str] = {}
         self._store: SQLiteStore | None = None
+        self._lock: Lock | None = None
         self._pool: ThreadPool | None = None
         self.writer: BatchWriter | None = None
-        persist = None
         if path is not None:
             self.writer = BatchWriter(self._write, self._in_thread, reactor)
-            persist = self.writer.add
-        self.history = MemoryHistory(capacity, last_id, entries, persist)
         self._pruning = LoopingCall(self._prune)
         self._pruning.clock = reactor
+
+    # Histories, for the rooms
+
+    def open(self, key: str, name: str) -> Deferred[History]:
+        self._names[key] = name
+        loaded = self._loaded.pop(key, None)
+        if loaded is not None:
+            return succeed(self._tail(key, *loaded))
+        if self._store is None:
+            return succeed(self._tail(key, 0, []))
+        # A room stored by an earlier run, or let go in this one: read its
+        # newest entries on the store's thread, after any write in flight.
+        store = self._store
+        return self._in_thread(store.read_room, key, self._capacity).addCallback(
+            lambda found: self._tail(key, *found)
+        )
+
+    def release(self, key: str, history: History) -> bool:
+        if self.writer is not None and self.writer.holds(lambda item: item[0] == key):
+            return False  # not yet on disk: a reopening would not find it
+        self._live.pop(key, None)
+        return True
+
+    def _tail(self, key: str, last_id: int, entries: Sequence[Event]) -> MemoryHistory:
+        persist = None
+        if self.writer is not None:
+            add = self.writer.add
+
+            def persist(event: Event) -> None:
+                add((key, event))
+
+        history = MemoryHistory(
+            self._capacity, first_id(last_id, self._now()), entries, persist
+        )
+        self._live[key] = history
+        return history
+
+    # The service
 
     def privilegedStartService(self) -> None:
         # After twistd has daemonised (a SQLite connection must not cross a
         # fork) and before the port opens; a failure stops start-up.
         super().privilegedStartService()
         if self._path is not None:
-            self._store = SQLiteStore(connect(self._path), self._room)
+            self._lock = Lock(self._path)
+            self._store = SQLiteStore(connect(self._path, self._default_room))
 
     def startService(self) -> None:
         super().startService()
         if self._store is not None and self.writer is not None:
             # One thread, so the connection is used from one thread only and
-            # writes happen in order.
+            # writes and reads happen in order.
             self._pool = ThreadPool(1, 1, "chatproto-history")
             self._pool.start()
             self.writer.start()
@@ -103,14 +136,15 @@ class HistoryKeeper(Service):
             self._pruning.stop()
         if self.writer is None or self._pool is None:
             return None
-        pool, store = self._pool, self._store
-        assert store is not None
+        pool, store, lock = self._pool, self._store, self._lock
+        assert store is not None and lock is not None
 
         def close(_: object) -> Deferred[None]:
             return deferToThreadPool(self._reactor, pool, store.close)
 
         def stop_pool(result: object) -> object:
             pool.stop()
+            lock.release()
             return result
 
         return self.writer.stop().addCallback(close).addBoth(stop_pool)
@@ -119,14 +153,15 @@ class HistoryKeeper(Service):
         assert self._pool is not None
         return deferToThreadPool(self._reactor, self._pool, f, *args)
 
-    def _write(self, events: Sequence[Event]) -> None:
+    def _write(self, entries: Sequence[tuple[str, Event]]) -> None:
         assert self._store is not None
-        self._store.write(events)
+        self._store.write(entries, self._names)
 
     def _prune(self) -> Deferred[None] | None:
         assert self._keep is not None
         older_than = self._now() - self._keep
-        self.history.prune(older_than)
+        for history in self._live.values():
+            history.prune(older_than)
         if self._store is None or self._pool is None:
             return None
         return self._in_thread(self._store.prune, older_than).addErrback(

@@ -28,10 +28,16 @@ class Limits:
     handshake_timeout: float = 60.0  # seconds to choose a nickname; 0 means none
 
 
+# A token, give or take rounding: waiting out wait() must be enough, though
+# the clock's seconds and the refill are floating point.
+_ONE = 1 - 1e-9
+
+
 class TokenBucket:
     """
-    C{rate} tokens a second, at most C{burst} saved up.  Each message takes a
-    token; a member may run into debt by one message, and then has to wait.
+    C{rate} tokens a second, at most C{burst} saved up.  Each line takes a
+    token: C{burst} lines may come at once, then C{rate} a second.  Other
+    costs may put the bucket in debt, which later lines wait out.
     """
 
     def __init__(self, rate: float, burst: int, clock: IReactorTime) -> None:
@@ -46,16 +52,29 @@ class TokenBucket:
         self.tokens = min(self.burst, self.tokens + (now - self._updated) * self.rate)
         self._updated = now
 
-    def take(self) -> float:
+    def ready(self) -> bool:
         """
-        Take a token for one message.
-
-        @return: how many seconds the sender must now wait before its next
-            message (0 if it may go on at once).
+        Whether a line may go now.
         """
         self._refill()
-        self.tokens -= 1
-        return 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.rate
+        return self.tokens >= _ONE
+
+    def take(self) -> None:
+        """
+        Take the token of one line.
+        """
+        self.spend(1)
+
+    def spend(self, tokens: float) -> None:
+        self._refill()
+        self.tokens -= tokens
+
+    def wait(self) -> float:
+        """
+        Seconds until a line may go (0 if it may go now).
+        """
+        self._refill()
+        return max(0.0, (_ONE - self.tokens) / self.rate)
 
     def full(self) -> bool:
         self._refill()

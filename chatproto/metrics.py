@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from chatproto.room import Event
+    from chatproto.events import Event
 
 
 class Metrics(Protocol):
@@ -31,7 +31,13 @@ class Metrics(Protocol):
 
     def members_changed(self, count: int) -> None:
         """
-        Someone joined or left; C{count} people are in the room now.
+        Someone joined or left; C{count} people are on the server now, in
+        all rooms.
+        """
+
+    def rooms_changed(self, count: int) -> None:
+        """
+        A room was opened or let go; C{count} rooms exist now.
         """
 
     def nick_rejected(self) -> None:
@@ -81,6 +87,9 @@ class NoMetrics:
         pass
 
     def members_changed(self, count: int) -> None:
+        pass
+
+    def rooms_changed(self, count: int) -> None:
         pass
 
     def nick_rejected(self) -> None:

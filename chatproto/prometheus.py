@@ -14,7 +14,7 @@ from twisted.web.resource import Resource
 from twisted.web.server import Request, Site
 
 from chatproto import __version__, wire
-from chatproto.room import Event
+from chatproto.events import Event
 
 # Chat lines, as opposed to joins, leaves, renames and replies.
 _MESSAGES = frozenset({"MSG", "ACTION", "PRIVATE"})
@@ -46,7 +46,12 @@ class PrometheusMetrics:
             {"version": __version__}
         )
         self._members = Gauge(
-            "chatroom_members", "People in the room now.", registry=registry
+            "chatroom_members",
+            "People on the server now, in all rooms.",
+            registry=registry,
+        )
+        self._rooms = Gauge(
+            "chatroom_rooms", "Rooms that exist now.", registry=registry
         )
         self._connections = Counter(
             "chatroom_connections_accepted",
@@ -105,6 +110,9 @@ class PrometheusMetrics:
 
     def members_changed(self, count: int) -> None:
         self._members.set(count)
+
+    def rooms_changed(self, count: int) -> None:
+        self._rooms.set(count)
 
     def nick_rejected(self) -> None:
         self._nick_rejections.inc()

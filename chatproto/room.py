@@ -1,10 +1,10 @@
 """
-The chat domain: a room, its members and their nicknames, and the fan-out.
+A room: the members in it, the fan-out that gives each of them the same
+events in the same order, and the room's history.
 
-Nothing here knows about bytes, transports or line endings.  A front end (the
-line protocol today; a WebSocket page or an IRC port later) implements
-L{Recipient} for each connection, joins it to a L{Room}, and drives the
-L{Participant} it gets back.
+Nothing here knows about bytes, transports, nicknames rules or commands.  A
+member (L{chatproto.session.MemberSession}) implements L{Recipient}, joins a
+L{Room}, and acts in it through the L{Participant} it gets back.
 """
 
 from __future__ import annotations
@@ -12,100 +12,67 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Callable, Collection, Sequence
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from twisted.logger import Logger
 
-from chatproto.errors import ChatError
-from chatproto.fanout import Batch, Fanout, Scheduler
+from chatproto.events import Batch, Event
+from chatproto.fanout import Fanout, Scheduler
+from chatproto.history import History, MemoryHistory
 from chatproto.metrics import NO_METRICS, Metrics
-from chatproto.nicknames import check_nick, look_alike_key, nick_key
-
-if TYPE_CHECKING:
-    from chatproto.history import History
 
 # /history shows at most this many entries at a time (and 20 if not told).
 HISTORY_PAGE_MAX = 100
 HISTORY_PAGE_DEFAULT = 20
-
-
-class Event:
-    """
-    Something a member is told: a kind (C{MSG}, C{JOIN}, ...) and its words,
-    the last of which may contain spaces.
-
-    @ivar rendered: front ends cache their renderings of the event here, so
-        a fan-out formats each event once, not once per member.
-    @ivar id: for an event posted to the whole room, its place in the room's
-        history (strictly increasing); 0 for an event to some members only.
-    @ivar time: when a room-wide event was posted, in seconds since the
-        epoch (UTC); 0.0 for an event to some members only.
-    """
-
-    __slots__ = ("kind", "args", "rendered", "id", "time")
-
-    def __init__(self, kind: str, *args: str) -> None:
-        self.kind = kind
-        self.args = args
-        self.rendered: dict[str, bytes] = {}
-        self.id = 0
-        self.time = 0.0
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Event):
-            return NotImplemented
-        return (self.kind, self.args) == (other.kind, other.args)
-
-    def __hash__(self) -> int:
-        return hash((self.kind, self.args))
-
-    def __repr__(self) -> str:
-        return f"Event{(self.kind, *self.args)!r}"
+# A catch-up (/since) replays at most this many entries at a time; it then
+# says there is more (HISTORY-MORE), and the client asks again from there.
+SINCE_PAGE = 500
 
 
 class Recipient(Protocol):
     """
-    What the room needs from a member's connection.
+    What a room needs from a member.  None of these may raise or call back
+    into a room synchronously.
+
+    @ivar nick: the member's nickname, as shown.
+    @ivar key: the nickname's key (L{chatproto.names.name_key}), for sorting.
     """
+
+    nick: str
+    key: str
 
     def deliver(self, event: Event) -> None:
         """
-        Send C{event} to the member.  Must not raise and must not call back
-        into the room synchronously.
+        Send C{event} to the member.
         """
 
     def deliver_batch(self, batch: Batch) -> None:
         """
         Send the room events of C{batch} to the member, in order.  Members
-        often share one batch: render it once (C{batch.rendered}).  Must not
-        raise and must not call back into the room synchronously.
+        often share one batch: render it once (C{batch.rendered}).
         """
 
-    def replay(self, entries: Sequence[Event], last_id: int) -> None:
+    def replay(self, entries: Sequence[Event], last_id: int, more: int) -> None:
         """
         Send the member earlier room events from the history, oldest first,
-        then the end of the replay: C{last_id} is the id of the newest event
-        in the room's history, whether or not it is among C{entries}.  Must
-        not raise and must not call back into the room synchronously.
-        """
-
-    def disconnect(self) -> None:
-        """
-        Close the member's connection; the room has already let it go.
+        then the end of the replay: C{last_id} is the id after which every
+        room event reaches the member live.  C{more}, if not 0, is the id of
+        the last entry sent when the history holds more after it than one
+        replay gives.
         """
 
 
 class Room:
     """
-    A named room: the members in it, unique by nickname, the fan-out that
-    gives every member the same events in the same order, and the history of
-    the events posted to everyone.
+    A named room: the members in it, the fan-out that gives every member the
+    same events in the same order, and the history of the events posted to
+    everyone.
 
-    @ivar motd: returns the message of the day, lines of plain text that each
-        newcomer gets as C{INFO} lines right after C{WELCOME}.
-    @ivar metrics: told of membership changes and of every fan-out.
+    @ivar name: the room's name, as shown.
+    @ivar key: its identity (L{chatproto.names.name_key}).
     @ivar replay_count: how many of the latest history entries a newcomer
         is shown on joining (0: none).
+    @ivar on_change: called with the room after each join and leave.
 
     With a C{schedule}, room events are coalesced per reactor turn (see
     L{chatproto.fanout}); without, each is handed out as it is posted.
@@ -116,25 +83,21 @@ class Room:
     def __init__(
         self,
         name: str,
-        motd: Callable[[], Sequence[str]] = tuple,
+        key: str = "",
         metrics: Metrics = NO_METRICS,
         history: History | None = None,
         replay_count: int = 0,
         now: Callable[[], float] = time.time,
         schedule: Scheduler | None = None,
     ) -> None:
-        if history is None:
-            from chatproto.history import MemoryHistory
-
-            history = MemoryHistory()
         self.name = name
-        self.motd = motd
+        self.key = key or name
         self.metrics = metrics
-        self.history = history
+        self.history: History = MemoryHistory() if history is None else history
         self.replay_count = replay_count
+        self.on_change: Callable[[Room], None] = lambda room: None
         self._now = now
-        self._members: dict[str, Participant] = {}  # by nick_key
-        self._look_alikes: dict[str, Participant] = {}  # by look_alike_key
+        self._members: dict[Recipient, Participant] = {}
         # A snapshot of the members, rebuilt only when membership changes, so
         # a fan-out neither copies the member list nor trips over a change.
         self._everyone: tuple[Participant, ...] = ()
@@ -142,10 +105,13 @@ class Room:
         # posted during a delivery still reaches everyone in posting order.
         self._queue: deque[Callable[[], None]] = deque()
         self._delivering = False
-        self._fanout = Fanout(lambda: self._everyone, schedule, metrics)
+        self._fanout = Fanout(lambda: self._everyone, schedule, metrics, name)
 
     def __len__(self) -> int:
         return len(self._members)
+
+    def __repr__(self) -> str:
+        return f"<Room {self.name} ({len(self)})>"
 
     def nicknames(self) -> list[str]:
         """
@@ -155,38 +121,23 @@ class Room:
         # join storm asks for this list once per join.
         return [p.nick for p in sorted(self._everyone, key=_sort_key)]
 
-    def find(self, nick: str) -> Participant | None:
-        return self._members.get(nick_key(nick))
+    def participant(self, recipient: Recipient) -> Participant | None:
+        return self._members.get(recipient)
 
-    def join(
-        self,
-        recipient: Recipient,
-        nick: str,
-        since: int | None = None,
-        numbered: bool = False,
-    ) -> Participant:
+    def join(self, recipient: Recipient, since: int | None = None) -> Participant:
         """
-        Admit C{recipient} under C{nick}.
-
-        Before the live stream the newcomer is shown, as one replay, the
-        latest C{replay_count} history entries, or if C{since} is given,
-        every entry the history holds after that id (a member catching up
-        after a dropped connection).
-
-        @param numbered: the member wants the ids of live room events.
-        @raise ChatError: if the nickname is invalid or taken.
+        Admit C{recipient}.  It is told the room's name (C{ROOM}), then
+        shown, as one replay, the latest C{replay_count} history entries,
+        or if C{since} is given, the entries the history holds after that
+        id (a member catching up after a dropped connection); then everyone
+        is told it joined, and it is told who is here.
         """
-        participant = Participant(self, recipient, nick)
-        participant.numbered = numbered
-        self._claim(participant, nick)
+        participant = Participant(self, recipient)
+        self._members[recipient] = participant
+        self._membership_changed()
         self._fanout.enter(participant)
         boundary = self.history.last_id
-        self.post(
-            Event("WELCOME", nick, f"to {self.name}; type /help for commands"),
-            [participant],
-        )
-        for line in self.motd():
-            self.post(Event("INFO", line), [participant])
+        self.post(Event("ROOM", self.name), [participant])
         # /history goes back from the oldest entry the member has been shown,
         # or from its own JOIN.
         participant._history_cursor = boundary + 1
@@ -205,7 +156,7 @@ class Room:
             # during a fan-out, which Recipient forbids, events queued before
             # it would still arrive exactly once, though ahead of the replay.)
             self._enqueue(lambda: participant._replay_on_join(since, boundary))
-        self.post(Event("JOIN", nick))
+        self.post(Event("JOIN", recipient.nick))
         self.post(Event("USERS", *self.nicknames()), [participant])
         return participant
 
@@ -260,12 +211,16 @@ class Room:
         self.metrics.fanned_out(event, len(recipients), time.perf_counter() - started)
 
     def _replay(
-        self, participant: Participant, entries: Sequence[Event], last_id: int
+        self,
+        participant: Participant,
+        entries: Sequence[Event],
+        last_id: int,
+        more: int = 0,
     ) -> None:
         def replay() -> None:
             self._fanout.catch_up(participant)
             try:
-                participant.recipient.replay(entries, last_id)
+                participant.recipient.replay(entries, last_id, more)
             except Exception:
                 self.log.failure("replaying history to {nick}", nick=participant.nick)
 
@@ -279,80 +234,51 @@ class Room:
         for participant in self._everyone:
             participant.present = False
         self._members.clear()
-        self._look_alikes.clear()
         self._membership_changed()
-
-    def _claim(self, participant: Participant, nick: str) -> None:
-        """
-        Register C{nick} for C{participant}, in place of the nickname it had.
-
-        @raise ChatError: if C{nick} is invalid, or someone else has it or
-            one that looks like it.
-        """
-        key = check_nick(nick)
-        look_alike = look_alike_key(nick)
-        for holder in (self._members.get(key), self._look_alikes.get(look_alike)):
-            if holder is not None and holder is not participant:
-                if nick_key(holder.nick) == key:
-                    reason = f"{holder.nick} is already in the room"
-                else:
-                    reason = f"{nick} looks too much like {holder.nick}, who is here"
-                raise ChatError("nick-taken", reason)
-        self._release(participant)
-        participant.nick, participant.key, participant.look_alike = (
-            nick,
-            key,
-            look_alike,
-        )
-        self._members[key] = participant
-        self._look_alikes[look_alike] = participant
-        self._membership_changed()
-
-    def _release(self, participant: Participant) -> None:
-        if self._members.get(participant.key) is participant:
-            del self._members[participant.key]
-            del self._look_alikes[participant.look_alike]
-
-    def _rename(self, participant: Participant, new: str) -> None:
-        old = participant.nick
-        self._claim(participant, new)
-        self.post(Event("RENAME", old, new))
 
     def _remove(self, participant: Participant, reason: str) -> None:
         self._fanout.catch_up(participant)
-        self._release(participant)
+        if self._members.get(participant.recipient) is participant:
+            del self._members[participant.recipient]
         self._membership_changed()
         args = (participant.nick, reason) if reason else (participant.nick,)
         self.post(Event("LEAVE", *args))
 
     def _membership_changed(self) -> None:
         self._everyone = tuple(self._members.values())
-        self.metrics.members_changed(len(self._everyone))
+        self.on_change(self)
 
 
 def _sort_key(participant: Participant) -> str:
-    return participant.key
+    return participant.recipient.key
 
 
 class Participant:
     """
-    A member's place in a room: what a front end calls to act for it.
+    A member's place in a room: what the member's session calls to act in it.
     """
 
-    def __init__(self, room: Room, recipient: Recipient, nick: str) -> None:
+    __slots__ = (
+        "room",
+        "recipient",
+        "present",
+        "fanout_cursor",
+        "_history_cursor",
+    )
+
+    def __init__(self, room: Room, recipient: Recipient) -> None:
         self.room = room
         self.recipient = recipient
-        self.nick = nick
-        # Set by the room when it registers the nickname.
-        self.key = self.look_alike = ""
         self.present = True
-        # The member wants ids on live room events (/ids on).
-        self.numbered = False
         # How many of the current turn's room events it has been handed.
         self.fanout_cursor = 0
         # /history shows the entries before this id; it moves back with
         # each page.
         self._history_cursor = 0
+
+    @property
+    def nick(self) -> str:
+        return self.recipient.nick
 
     def __repr__(self) -> str:
         return f"<Participant {self.nick} in {self.room.name}>"
@@ -360,7 +286,7 @@ class Participant:
     def bring_up_to_date(self) -> None:
         """
         Hand the member the room events posted so far that are still waiting
-        for the end of the turn: before a line the front end sends it.
+        for the end of the turn: before a line it is sent directly.
         """
         self.room._fanout.catch_up(self)
 
@@ -370,32 +296,36 @@ class Participant:
     def act(self, text: str) -> None:
         self.room.post(Event("ACTION", self.nick, text))
 
-    def tell(self, nick: str, text: str) -> None:
+    def tell(self, event: Event) -> None:
         """
-        Send C{text} privately to the member called C{nick}, with a copy to
-        the sender.
+        Send C{event} to this member alone, after the room events it has
+        not had yet.
+        """
+        self.room.post(event, [self])
 
-        @raise ChatError: if nobody is called C{nick}.
+    def catch_up(self, after: int) -> int:
         """
-        target = self.room.find(nick)
-        if target is None:
-            raise ChatError("no-such-nick", f"nobody called {nick} is in the room")
-        event = Event("PRIVATE", self.nick, target.nick, text)
-        self.room.post(event, [self] if target is self else [target, self])
+        Replay the history entries after id C{after} that the history still
+        holds, at most L{SINCE_PAGE} of them.
 
-    def catch_up(self, after: int) -> None:
-        """
-        Replay every history entry after id C{after} that the history still
-        holds.
+        @return: how many entries are replayed.
         """
         history = self.room.history
-        self.room._replay(self, history.since(after), history.last_id)
+        entries = history.since(after, SINCE_PAGE + 1)
+        more = 0
+        if len(entries) > SINCE_PAGE:
+            del entries[SINCE_PAGE:]
+            more = entries[-1].id
+        self.room._replay(self, entries, history.last_id, more)
+        return len(entries)
 
-    def show_history(self, count: int = HISTORY_PAGE_DEFAULT) -> None:
+    def show_history(self, count: int = HISTORY_PAGE_DEFAULT) -> int:
         """
         Replay up to C{count} (at most L{HISTORY_PAGE_MAX}) entries from
         before the earliest this member has been shown; each call goes
         further back.
+
+        @return: how many entries are replayed.
         """
         history = self.room.history
         count = max(1, min(count, HISTORY_PAGE_MAX))
@@ -403,42 +333,28 @@ class Participant:
         if entries:
             self._history_cursor = entries[0].id
         self.room._replay(self, entries, history.last_id)
-
-    def show_ids(self, on: bool) -> None:
-        self.numbered = on
-        if on:
-            self.notify("ids on: room lines now come as ID <id> <line>")
-        else:
-            self.notify("ids off")
+        return len(entries)
 
     def _replay_on_join(self, since: int | None, boundary: int) -> None:
         # Runs in its turn in the room's queue; see Room.join for why
         # `boundary` separates the replay from the live stream.
         history = self.room.history
+        more = 0
         if since is None:
             entries = history.before(boundary + 1, self.room.replay_count)
         else:
-            entries = history.since(since)
+            entries = history.since(since, SINCE_PAGE + 1)
             while entries and entries[-1].id > boundary:
                 entries.pop()
+            if len(entries) > SINCE_PAGE:
+                del entries[SINCE_PAGE:]
+                more = entries[-1].id
         if entries:
             self._history_cursor = entries[0].id
-        self.room._replay(self, entries, boundary)
+        self.room._replay(self, entries, boundary, more)
 
     def who(self) -> None:
-        self.room.post(Event("USERS", *self.room.nicknames()), [self])
-
-    def notify(self, text: str) -> None:
-        self.room.post(Event("INFO", text), [self])
-
-    def rename(self, new: str) -> None:
-        """
-        @raise ChatError: if C{new} is invalid or someone else's.
-        """
-        if new == self.nick:
-            self.notify(f"you are already called {new}")
-        else:
-            self.room._rename(self, new)
+        self.tell(Event("USERS", *self.room.nicknames()))
 
     def leave(self, reason: str = "") -> None:
         """
@@ -447,10 +363,3 @@ class Participant:
         if self.present:
             self.present = False
             self.room._remove(self, reason)
-
-    def quit(self, reason: str = "") -> None:
-        """
-        Leave the room and have the front end close the connection.
-        """
-        self.leave(reason)
-        self.recipient.disconnect()

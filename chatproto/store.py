@@ -1,14 +1,15 @@
 """
-The durable copy of a room's history, in SQLite (C{--history-db}).
+The durable copy of the rooms' histories, in SQLite (C{--history-db}).
 
 Three parts:
 
   - L{load}: at start-up, before the port opens, open and check the
-    database, and read the id to continue after and the newest entries.  It
-    blocks, which is fine then, and turns every problem (a corrupt file, a
-    read-only one, a missing directory) into one L{HistoryDatabaseError}.
-  - L{SQLiteStore}: the blocking calls that write and prune.  Its connection
-    is used only from one dedicated thread.
+    database (ours, not another program's; not in use by another server;
+    migrated from an older release if need be), and read the newest entries
+    of the named rooms.  It blocks, which is fine then, and turns every
+    problem into one L{HistoryDatabaseError}.
+  - L{SQLiteStore}: the blocking calls that write, read a room's tail and
+    prune.  Its connection is used only from one dedicated thread.
   - L{BatchWriter}: on the reactor thread, collects appended entries and
     hands them to that thread in one transaction every L{FLUSH_INTERVAL}
     seconds, so the fan-out rate is never tied to disk syncs.
@@ -20,9 +21,12 @@ L{DURABILITY_BOUND} seconds on a disk that is not failing.
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from twisted.internet.defer import Deferred, succeed
@@ -30,7 +34,7 @@ from twisted.internet.interfaces import IReactorTime
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 
-from chatproto.room import Event
+from chatproto.events import Event
 
 # Seconds between two flushes of the batched writer.
 FLUSH_INTERVAL = 0.5
@@ -39,19 +43,35 @@ DURABILITY_BOUND = 1.0
 # Entries kept for a retry when writes fail; beyond this the oldest go.
 MAX_UNWRITTEN = 100_000
 
-# No index on time: keeping one up to date cost a third of each insert, and
-# the fan-out shares its core with the writer; pruning, once an hour on the
-# writer's thread, scans the table instead.
+# SQLite's header field for "which program's file is this": "chat".
+APPLICATION_ID = 0x63686174
+# 1: chatproto 0.1 (one room, no application_id); 2: rooms.
+SCHEMA_VERSION = 2
+
+# An entry's room and id are its key: ids increase within a room.  No index
+# on time: keeping one up to date cost a third of each insert, and the
+# fan-out shares its core with the writer; pruning, once an hour on the
+# writer's thread, scans the table instead.  rooms.last_id is kept apart
+# from the entries, so that pruning them all never lets a room's ids start
+# again from a lower number.
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS history (
-    id INTEGER PRIMARY KEY,
+CREATE TABLE rooms (
+    key TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    last_id INTEGER NOT NULL
+);
+CREATE TABLE history (
     room TEXT NOT NULL,
+    id INTEGER NOT NULL,
     time REAL NOT NULL,
     kind TEXT NOT NULL,
-    args TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+    args TEXT NOT NULL,
+    PRIMARY KEY (room, id)
+) WITHOUT ROWID;
 """
+# What chatproto 0.1 wrote: its tables and the columns of its history.
+_V1_TABLES = {"history", "meta"}
+_V1_COLUMNS = ["id", "room", "time", "kind", "args"]
 
 
 # An entry's words are stored joined by U+001F, which the line protocol's
@@ -86,10 +106,44 @@ class HistoryDatabaseError(Exception):
     """
 
 
-def connect(path: str) -> sqlite3.Connection:
+class Lock:
+    """
+    An exclusive lock on C{<database>.lock}, so that two servers never
+    write one database.  (Not on the database file itself: closing any
+    other descriptor of that file would drop SQLite's own locks.)
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path + ".lock"
+        try:
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as error:
+            raise HistoryDatabaseError(
+                f"cannot use {path!r}: cannot create {self.path!r}: {error.strerror}"
+            ) from None
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(self._fd)
+            raise HistoryDatabaseError(
+                f"{path!r} is in use by another chatproto server (it holds "
+                f"{self.path!r}); give each server a database of its own"
+            ) from None
+
+    def release(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+
+def connect(
+    path: str, default_room: tuple[str, str] = ("lobby", "lobby")
+) -> sqlite3.Connection:
     """
     Open the history database at C{path}, creating it if need be, in WAL
-    mode, and check that it can be written.
+    mode; check that it is ours and can be written; bring a database of an
+    older release up to date (its entries become those of C{default_room},
+    a key and a name).  A database that is not ours is left as it was.
 
     @raise HistoryDatabaseError: if it cannot be used.
     """
@@ -97,51 +151,139 @@ def connect(path: str) -> sqlite3.Connection:
     try:
         # The connection is opened on one thread and then used only from the
         # writer's thread, never from two at once.
-        connection = sqlite3.connect(path, timeout=2.0, check_same_thread=False)
+        connection = sqlite3.connect(
+            path, timeout=2.0, check_same_thread=False, isolation_level=None
+        )
+        prepare = _check(connection, path)
         connection.execute("PRAGMA journal_mode=WAL")
         # WAL with FULL syncs each commit: one sync per flush, not per line.
         connection.execute("PRAGMA synchronous=FULL")
-        connection.executescript(_SCHEMA)
-        # Take the write lock once: a read-only file or directory, or a
-        # database another process is writing, fails here, not mid-chat.
+        # Take the write lock: a read-only file or directory, or a database
+        # another process is writing, fails here, not mid-chat.
         connection.execute("BEGIN IMMEDIATE")
-        connection.execute("ROLLBACK")
-    except (sqlite3.Error, OSError) as error:
+        if prepare is not None:
+            prepare(connection, default_room)
+            connection.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        connection.execute("COMMIT")
+        connection.isolation_level = ""  # transactions by `with connection`
+    except (sqlite3.Error, OSError, HistoryDatabaseError) as error:
         if connection is not None:
             connection.close()
+        if isinstance(error, HistoryDatabaseError):
+            raise
         raise HistoryDatabaseError(
             f"cannot use {path!r} as a history database: {error}"
         ) from None
     return connection
 
 
-def load(path: str, room: str, count: int) -> tuple[int, list[Event]]:
+Prepare = Callable[[sqlite3.Connection, tuple[str, str]], None]
+
+
+def _check(connection: sqlite3.Connection, path: str) -> Prepare | None:
     """
-    Check the database at C{path} and read what a server needs to go on
-    where it stopped: the newest id ever given, and the newest C{count}
-    entries of C{room}, oldest first.  Blocking: for start-up only.
+    Read, without writing, whose database this is: what it takes to make
+    it one of ours of the current schema (None: nothing).
+
+    @raise HistoryDatabaseError: if it is not ours, or too new.
+    """
+    [application_id] = connection.execute("PRAGMA application_id").fetchone()
+    [version] = connection.execute("PRAGMA user_version").fetchone()
+    tables = {
+        name
+        for [name] in connection.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table'"
+        )
+    }
+    if application_id == APPLICATION_ID:
+        if version > SCHEMA_VERSION:
+            raise HistoryDatabaseError(
+                f"{path!r} was written by a newer chatproto (schema {version}); "
+                "upgrade this one"
+            )
+        return None
+    if application_id != 0:
+        raise HistoryDatabaseError(
+            f"{path!r} belongs to another program (application_id "
+            f"{application_id:#x}); give --history-db a file of its own"
+        )
+    if not tables:
+        return lambda connection, default_room: _create_tables(connection)
+    if tables == _V1_TABLES and _columns(connection, "history") == _V1_COLUMNS:
+        return _migrate_from_v1
+    raise HistoryDatabaseError(
+        f"{path!r} is not a chatproto history database (it has the tables "
+        f"{', '.join(sorted(tables))}); give --history-db a file of its own"
+    )
+
+
+def _create_tables(connection: sqlite3.Connection) -> None:
+    # One statement at a time: executescript would commit the transaction.
+    for statement in _SCHEMA.split(";"):
+        if statement.strip():
+            connection.execute(statement)
+
+
+def _columns(connection: sqlite3.Connection, table: str) -> list[str]:
+    return [row[1] for row in connection.execute(f"PRAGMA table_info({table})")]
+
+
+def _migrate_from_v1(
+    connection: sqlite3.Connection, default_room: tuple[str, str]
+) -> None:
+    # chatproto 0.1 kept one room per file: its entries become the default
+    # room's, whatever it was called then.
+    key, name = default_room
+    connection.execute("ALTER TABLE history RENAME TO history_v1")
+    _create_tables(connection)
+    connection.execute(
+        "INSERT INTO history (room, id, time, kind, args) "
+        "SELECT ?, id, time, kind, args FROM history_v1",
+        (key,),
+    )
+    connection.execute(
+        "INSERT INTO rooms (key, name, last_id) VALUES (?, ?, max("
+        "(SELECT coalesce(max(id), 0) FROM history_v1), "
+        "(SELECT coalesce(max(value), 0) FROM meta WHERE key = 'last_id')))",
+        (key, name),
+    )
+    connection.execute("DROP TABLE history_v1")
+    connection.execute("DROP TABLE meta")
+
+
+@dataclass
+class Loaded:
+    """
+    What a server reads at start-up to go on where it stopped: for each
+    named room (by key), the newest id it ever gave and its newest entries.
+    """
+
+    rooms: dict[str, tuple[int, list[Event]]] = field(default_factory=dict)
+
+
+def load(path: str, rooms: Sequence[tuple[str, str]], count: int) -> Loaded:
+    """
+    Check the database at C{path} (migrating it if need be, the first of
+    C{rooms} being the default room) and read the newest C{count} entries of
+    each of C{rooms} (key, name pairs).  Blocking: for start-up only.
 
     @raise HistoryDatabaseError: if the database cannot be used.
     """
-    connection = connect(path)
+    lock = Lock(path)
     try:
-        stored = connection.execute(
-            "SELECT max(id), (SELECT value FROM meta WHERE key = 'last_id') "
-            "FROM history"
-        ).fetchone()
-        rows = connection.execute(
-            "SELECT id, time, kind, args FROM history WHERE room = ? "
-            "ORDER BY id DESC LIMIT ?",
-            (room, count),
-        ).fetchall()
-        entries = [_event(*row) for row in reversed(rows)]
-    except (sqlite3.Error, ValueError, TypeError) as error:
-        raise HistoryDatabaseError(
-            f"cannot read the history database {path!r}: {error}"
-        ) from None
+        connection = connect(path, rooms[0])
+        try:
+            store = SQLiteStore(connection)
+            return Loaded({key: store.read_room(key, count) for key, _ in rooms})
+        except (sqlite3.Error, ValueError, TypeError) as error:
+            raise HistoryDatabaseError(
+                f"cannot read the history database {path!r}: {error}"
+            ) from None
+        finally:
+            connection.close()
     finally:
-        connection.close()
-    return max(stored[0] or 0, stored[1] or 0), entries
+        lock.release()
 
 
 def _event(id: int, time: float, kind: str, args: str) -> Event:
@@ -152,46 +294,64 @@ def _event(id: int, time: float, kind: str, args: str) -> Event:
 
 class SQLiteStore:
     """
-    Writes and prunes one room's history.  Every method blocks: call them
-    from the store's own thread only.
+    Writes, reads and prunes the rooms' histories.  Every method blocks:
+    call them from the store's own thread only.
     """
 
-    def __init__(self, connection: sqlite3.Connection, room: str) -> None:
+    def __init__(self, connection: sqlite3.Connection) -> None:
         self._connection = connection
-        self._room = room
 
-    def write(self, events: Sequence[Event]) -> None:
+    def write(
+        self, entries: Iterable[tuple[str, Event]], names: dict[str, str]
+    ) -> None:
         """
-        Append C{events} in one transaction, committed before this returns.
+        Append C{entries} (room key, entry) in one transaction, committed
+        before this returns.  C{names} gives each room's name by key.
         """
-        room = self._room
-        rows = [
-            (event.id, room, event.time, event.kind, _encode_words(event.args))
-            for event in events
-        ]
+        rows = []
+        last: dict[str, int] = {}
+        for key, event in entries:
+            rows.append(
+                (key, event.id, event.time, event.kind, _encode_words(event.args))
+            )
+            last[key] = event.id
         with self._connection:
             self._connection.executemany(
-                "INSERT INTO history (id, room, time, kind, args) "
+                "INSERT INTO history (room, id, time, kind, args) "
                 "VALUES (?, ?, ?, ?, ?)",
                 rows,
             )
-            # Kept apart from the entries, so that pruning them all never
-            # lets ids start again from a lower number.
-            self._connection.execute(
-                "INSERT INTO meta (key, value) VALUES ('last_id', ?) "
-                "ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)",
-                (rows[-1][0],),
+            self._connection.executemany(
+                "INSERT INTO rooms (key, name, last_id) VALUES (?, ?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET "
+                "last_id = max(last_id, excluded.last_id), name = excluded.name",
+                [(key, names.get(key, key), id) for key, id in last.items()],
             )
+
+    def read_room(self, key: str, count: int) -> tuple[int, list[Event]]:
+        """
+        The newest id room C{key} ever gave (0 if none), and its newest
+        C{count} entries, oldest first.
+        """
+        found = self._connection.execute(
+            "SELECT last_id FROM rooms WHERE key = ?", (key,)
+        ).fetchone()
+        rows = self._connection.execute(
+            "SELECT id, time, kind, args FROM history WHERE room = ? "
+            "ORDER BY id DESC LIMIT ?",
+            (key, count),
+        ).fetchall()
+        entries = [_event(*row) for row in reversed(rows)]
+        last_id = max(found[0] if found else 0, entries[-1].id if entries else 0)
+        return last_id, entries
 
     def prune(self, older_than: float) -> int:
         """
-        Delete the room's entries posted before C{older_than}; return how
-        many went.
+        Delete the entries posted before C{older_than}; return how many went.
         """
         with self._connection:
             cursor = self._connection.execute(
-                "DELETE FROM history WHERE room = ? AND time < ?",
-                (self._room, older_than),
+                "DELETE FROM history WHERE time < ?", (older_than,)
             )
         return cursor.rowcount
 
@@ -216,7 +376,7 @@ class BatchWriter:
 
     def __init__(
         self,
-        write: Callable[[Sequence[Event]], None],
+        write: Callable[[Sequence[Any]], None],
         run: RunInThread,
         clock: IReactorTime,
         interval: float = FLUSH_INTERVAL,
@@ -224,7 +384,7 @@ class BatchWriter:
         self._write = write
         self._run = run
         self._interval = interval
-        self._pending: list[Event] = []
+        self._pending: list[Any] = []
         self._loop = LoopingCall(self._flush)
         self._loop.clock = clock
         self._stopped: Deferred[object] | None = None
@@ -233,8 +393,14 @@ class BatchWriter:
     def pending(self) -> int:
         return len(self._pending)
 
-    def add(self, event: Event) -> None:
-        self._pending.append(event)
+    def add(self, item: Any) -> None:
+        self._pending.append(item)
+
+    def holds(self, test: Callable[[Any], bool]) -> bool:
+        """
+        Whether an item not yet written passes C{test}.
+        """
+        return any(map(test, self._pending))
 
     def start(self) -> None:
         self._stopped = self._loop.start(self._interval, now=False)
@@ -259,7 +425,7 @@ class BatchWriter:
         batch, self._pending = self._pending, []
         return self._run(self._write, batch).addErrback(self._failed, batch)
 
-    def _failed(self, failure: object, batch: list[Event]) -> None:
+    def _failed(self, failure: object, batch: list[Any]) -> None:
         # A failing disk must not stop the chat: keep the entries and try
         # again at the next flush, within a bound.
         self._pending[:0] = batch

@@ -4,7 +4,6 @@ twistd wiring: C{twistd chatroom --port ...} builds the service here.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -15,14 +14,17 @@ from twisted.logger import Logger
 from twisted.python import usage
 
 from chatproto import __version__
+from chatproto.errors import ChatError, Code
 from chatproto.factory import ChatFactory
 from chatproto.history import DEFAULT_TAIL
-from chatproto.keeper import HistoryKeeper, first_id
+from chatproto.keeper import HistoryKeeper
 from chatproto.limits import Limits
 from chatproto.metrics import NO_METRICS, Metrics
 from chatproto.motd import HangupService, Motd, MotdError
-from chatproto.room import Room
-from chatproto.store import DURABILITY_BOUND, HistoryDatabaseError, load
+from chatproto.names import Registry
+from chatproto.rooms import DEFAULT_MAX_ROOMS, ROOM_NAMES, Rooms, room_name
+from chatproto.server import ChatServer
+from chatproto.store import DURABILITY_BOUND, HistoryDatabaseError, Loaded, load
 
 DEFAULT_REPLAY = 50
 
@@ -81,7 +83,18 @@ class Options(usage.Options):
             "themselves (Twisted's default of 50 drops members in a join "
             "storm).",
         ],
-        ["room", None, "lobby", "Name of the room."],
+        [
+            "new-rooms",
+            None,
+            "yes",
+            "Whether joining a room that does not exist makes it (yes or no).",
+        ],
+        [
+            "max-rooms",
+            None,
+            DEFAULT_MAX_ROOMS,
+            "Rooms that may exist at once.",
+        ],
         [
             "metrics",
             None,
@@ -93,7 +106,7 @@ class Options(usage.Options):
             "history-db",
             None,
             None,
-            "Keep the room's history in this SQLite file (created if need be), "
+            "Keep the rooms' history in this SQLite file (created if need be), "
             f"so that a restart loses at most the last {DURABILITY_BOUND:g} s; "
             "without it, history is kept in memory only.",
         ],
@@ -104,11 +117,19 @@ class Options(usage.Options):
 
     def __init__(self) -> None:
         super().__init__()
+        self["rooms"] = []
         self["motd"] = None
         self["history-replay"] = DEFAULT_REPLAY
         self["history-keep"] = None
-        # What --history-db holds: the id to go on from, the newest entries.
-        self["history-loaded"] = (0, [])
+        # What --history-db holds of the named rooms.
+        self["history-loaded"] = Loaded()
+
+    def opt_room(self, name: str) -> None:
+        """
+        A room that always exists; the first is where newcomers land
+        (default: lobby). Repeat it to make several.
+        """
+        self["rooms"].append(room_name(name))
 
     def opt_port(self, description: str) -> None:
         # A bare number means TCP on all interfaces, as most servers take it.
@@ -149,8 +170,19 @@ class Options(usage.Options):
         self["history-keep"] = days
 
     def postOptions(self) -> None:
-        if not self["room"].strip():
-            raise usage.UsageError("--room must not be empty")
+        self["rooms"] = self["rooms"] or ["lobby"]
+        self["room"] = self["rooms"][0]
+        _check_room_names(self["rooms"])
+        if self["new-rooms"] not in ("yes", "no"):
+            raise usage.UsageError(
+                f"--new-rooms takes yes or no, not {self['new-rooms']!r}"
+            )
+        self["max-rooms"] = _number("max-rooms", int, 1, self["max-rooms"])
+        if self["max-rooms"] < len(self["rooms"]):
+            raise usage.UsageError(
+                f"--max-rooms {self['max-rooms']} is fewer than the "
+                f"{len(self['rooms'])} rooms given with --room"
+            )
         self["limits"] = Limits(
             **{
                 name.replace("-", "_"): _number(name, kind, minimum, self[name])
@@ -165,10 +197,23 @@ class Options(usage.Options):
             # cannot be used stops start-up with one line saying why.
             try:
                 self["history-loaded"] = load(
-                    self["history-db"], self["room"], DEFAULT_TAIL
+                    self["history-db"],
+                    [(ROOM_NAMES.check(name), name) for name in self["rooms"]],
+                    DEFAULT_TAIL,
                 )
             except HistoryDatabaseError as error:
                 raise usage.UsageError(f"--history-db: {error}") from None
+
+
+def _check_room_names(names: list[str]) -> None:
+    rooms: Registry[object] = Registry(
+        ROOM_NAMES, Code.ROOM_INVALID, alike="{name} looks too much like {held}"
+    )
+    for name in names:
+        try:
+            rooms.claim(name, object())
+        except ChatError as error:
+            raise usage.UsageError(f"--room {name}: {error.reason}") from None
 
 
 def with_backlog(description: str, backlog: int) -> str:
@@ -224,11 +269,16 @@ class _Banner(Service):
             + f", replay {self.options['history-replay']} on join, "
             + (f"pruned after {keep:g} days" if keep else "not pruned")
         )
+        rooms = ", ".join(self.options["rooms"]) + (
+            f"; new rooms up to {self.options['max-rooms']}"
+            if self.options["new-rooms"] == "yes"
+            else "; no new rooms"
+        )
         self.log.info(
-            "chatproto {version}: room {room!r} on {port}; limits: {limits}; "
+            "chatproto {version}: rooms {rooms} on {port}; limits: {limits}; "
             "MOTD: {motd}; metrics: {metrics}; history: {history}",
             version=__version__,
-            room=self.options["room"],
+            rooms=rooms,
             port=self.options["port"],
             limits=limits,
             motd=f"{motd.path} ({len(motd.lines())} lines)" if motd else "none",
@@ -246,24 +296,39 @@ class _Shutdown(Service):
     On stop (SIGTERM), tells every member and closes their connections.
     """
 
-    def __init__(self, factory: ChatFactory) -> None:
-        self.factory = factory
+    def __init__(self, server: ChatServer) -> None:
+        self.server = server
 
     def stopService(self) -> Deferred[None]:
         super().stopService()
-        return self.factory.shut_down()
+        return self.server.shut_down()
 
 
-def makeService(options: Options) -> IService:
+def _line_protocol(options: Options, server: ChatServer) -> IService | None:
+    # strports.service fails start-up when the port cannot be had (for
+    # instance, already in use), so twistd exits instead of idling deaf.
+    return strports.service(options["port"], ChatFactory(server))
+
+
+# The front ends: each makes the service that listens for its members (or
+# None when its options leave it off), over the one shared server.  Adding
+# a front end is adding an entry.
+FrontEndMaker = Callable[[Options, ChatServer], IService | None]
+FRONT_ENDS: list[FrontEndMaker] = [_line_protocol]
+
+
+def makeService(options: Options, reactor: Any = None) -> IService:
+    if reactor is None:
+        from twisted.internet import reactor
     motd: Motd | None = options["motd"]
     metrics: Metrics = NO_METRICS
-    last_id, entries = options["history-loaded"]
+    rooms: list[str] = options["rooms"]
     keeper = HistoryKeeper(
-        options["room"],
-        last_id=first_id(last_id, time.time()),
-        entries=entries,
+        options["history-loaded"],
         path=options["history-db"],
         keep_days=options["history-keep"],
+        reactor=reactor,
+        default_room=(ROOM_NAMES.check(rooms[0]), rooms[0]),
     )
     service = MultiService()
     _Banner(options).setServiceParent(service)
@@ -276,25 +341,33 @@ def makeService(options: Options) -> IService:
         strports.service(options["metrics"], metrics_site(prometheus)).setServiceParent(
             service
         )
-    from twisted.internet import reactor
-
-    room = Room(
-        options["room"],
-        motd=motd.lines if motd else tuple,
+    server = ChatServer(
+        Rooms(
+            rooms,
+            keeper,
+            reactor,
+            new_rooms=options["new-rooms"] == "yes",
+            max_rooms=options["max-rooms"],
+            replay_count=options["history-replay"],
+            metrics=metrics,
+            # Room events are coalesced until the turn's reads are done.
+            schedule=lambda call: reactor.callLater(0, call),
+        ),
+        options["limits"],
+        reactor,
         metrics=metrics,
-        history=keeper.history,
-        replay_count=options["history-replay"],
-        # Room events are coalesced until the turn's reads are done.
-        schedule=lambda call: reactor.callLater(0, call),
+        motd=motd.lines if motd else tuple,
     )
-    factory = ChatFactory(room, options["limits"], metrics=metrics)
-    HangupService(motd.reload if motd else _nothing_to_reload).setServiceParent(service)
-    # Services stop in reverse order: the port closes first, so nobody new
+    HangupService(
+        motd.reload if motd else _nothing_to_reload, reactor
+    ).setServiceParent(service)
+    # Services stop in reverse order: the ports close first, so nobody new
     # arrives while the members are told goodbye; the history is written
-    # and its database closed last.  It opens before the port.
+    # and its database closed last.  It opens before the ports.
     keeper.setServiceParent(service)
-    _Shutdown(factory).setServiceParent(service)
-    # strports.service fails start-up when the port cannot be had (for
-    # instance, already in use), so twistd exits instead of idling deaf.
-    strports.service(options["port"], factory).setServiceParent(service)
+    _Shutdown(server).setServiceParent(service)
+    for make in FRONT_ENDS:
+        front_end = make(options, server)
+        if front_end is not None:
+            front_end.setServiceParent(service)
     return service

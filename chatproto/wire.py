@@ -8,11 +8,11 @@ applies them to a connection.
 from __future__ import annotations
 
 import codecs
+import re
 import time
 from collections.abc import Sequence
 
-from chatproto.fanout import Batch
-from chatproto.room import Event
+from chatproto.events import Batch, Event
 
 ENCODING = "utf-8"
 NEWLINE = b"\r\n"
@@ -31,11 +31,26 @@ _CLEAN_TABLE: dict[int, str | None] = dict.fromkeys(_CONTROLS + _BIDI_CONTROLS)
 _CLEAN_TABLE[ord("\t")] = " "
 
 
+# Terminal escape sequences (ECMA-48), removed whole so that no part of one
+# reaches a screen: CSI (ESC [ or U+009B, parameters, intermediates, a final
+# byte), OSC, DCS, SOS, PM and APC strings (ESC ] P X ^ _ or their C1 forms,
+# up to BEL or ST, or the end of the text), and the other escape sequences
+# (ESC, intermediates, a final byte).  A sequence cut off by the end of the
+# text goes too.
+_ESCAPES = re.compile(
+    r"(?:\x1b\[|\x9b)[\x30-\x3f]*[\x20-\x2f]*[\x40-\x7e]?"
+    r"|(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])"
+    r"[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"
+    r"|\x1b[\x20-\x2f]*[\x30-\x7e]?"
+)
+
+
 def clean_text(text: str) -> str:
     """
-    Remove control characters from decoded text.
+    Remove terminal escape sequences and control characters from decoded
+    text.
     """
-    return text.translate(_CLEAN_TABLE)
+    return _ESCAPES.sub("", text).translate(_CLEAN_TABLE)
 
 
 def decode(data: bytes) -> str:
@@ -111,12 +126,15 @@ def encode_history(event: Event) -> bytes:
     return data
 
 
-def encode_replay(entries: Sequence[Event], last_id: int) -> list[bytes]:
+def encode_replay(entries: Sequence[Event], last_id: int, more: int = 0) -> list[bytes]:
     """
-    The lines of a replay: one C{HISTORY} line per entry, then
+    The lines of a replay: one C{HISTORY} line per entry, C{HISTORY-MORE
+    <id>} if the history holds more after entry C{more}, then
     C{HISTORY-END <last id>}.
     """
     lines = [encode_history(event) for event in entries]
+    if more:
+        lines.append(b"HISTORY-MORE %d\r\n" % more)
     lines.append(b"HISTORY-END %d\r\n" % last_id)
     return lines
 

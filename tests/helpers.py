@@ -11,11 +11,15 @@ from twisted.internet.address import IPv4Address
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransportWithDisconnection
 
+from chatproto.events import Event
 from chatproto.factory import ChatFactory
 from chatproto.limits import Limits
 from chatproto.metrics import NO_METRICS, Metrics
 from chatproto.protocol import ChatProtocol
-from chatproto.room import Event, Room
+from chatproto.room import Room
+from chatproto.rooms import MemoryHistories, Rooms
+from chatproto.server import ChatServer
+from chatproto.session import MemberSession
 
 _next_port = iter(range(40000, 60000))
 
@@ -28,7 +32,7 @@ class Connection:
     def __init__(self, factory: ChatFactory, host: str = "192.0.2.7") -> None:
         address = IPv4Address("TCP", host, next(_next_port))
         self.transport = StringTransportWithDisconnection(peerAddress=address)
-        self.clock: Clock = factory.clock  # type: ignore[assignment]
+        self.clock: Clock = factory.server.clock  # type: ignore[assignment]
         protocol = factory.buildProtocol(address)
         self.refused = not isinstance(protocol, ChatProtocol)
         self.protocol: ChatProtocol = protocol  # type: ignore[assignment]
@@ -58,11 +62,51 @@ class Connection:
     def closed(self) -> bool:
         return not self.transport.connected
 
+    @property
+    def session(self) -> MemberSession:
+        assert self.protocol.session is not None
+        return self.protocol.session
+
+
+def line_factory(
+    clock: Any,
+    rooms: Sequence[str] = ("lobby",),
+    new_rooms: bool = True,
+    max_rooms: int = 100,
+    replay: int = 0,
+    metrics: Metrics = NO_METRICS,
+    motd: Callable[[], Sequence[str]] = tuple,
+    **limits: Any,
+) -> ChatFactory:
+    """
+    A chat server on C{clock} (which also stamps the rooms' histories), and
+    a line-protocol factory for it.  Ids start at 1 in every room.
+    """
+    server = ChatServer(
+        Rooms(
+            rooms,
+            # first_id(0, 0.0) is 0 on a fake clock: ids start at 1.
+            MemoryHistories(now=clock.seconds),
+            clock,
+            new_rooms=new_rooms,
+            max_rooms=max_rooms,
+            replay_count=replay,
+            metrics=metrics,
+            now=clock.seconds,
+            schedule=lambda call: clock.callLater(0, call),
+        ),
+        Limits(**limits),
+        clock,
+        metrics=metrics,
+        motd=motd,
+    )
+    return ChatFactory(server)
+
 
 class Server:
     """
-    A room and its factory on a fake clock (which also stamps the room's
-    history).
+    A chat server and a line-protocol factory on a fake clock (which also
+    stamps the rooms' histories).  Its ids start at 1 in every room.
     """
 
     def __init__(
@@ -70,22 +114,33 @@ class Server:
         metrics: Metrics = NO_METRICS,
         motd: Callable[[], Sequence[str]] = tuple,
         replay: int = 0,
+        rooms: Sequence[str] = ("lobby",),
+        new_rooms: bool = True,
+        max_rooms: int = 100,
         **limits: Any,
     ) -> None:
-        # No rate limit unless a test asks for one: most tests send fast.
-        self.limits = Limits(**{"rate": 0, **limits})
         self.clock = Clock()
-        self.room = Room(
-            "lobby",
-            motd=motd,
-            metrics=metrics,
-            replay_count=replay,
-            now=self.clock.seconds,
-            schedule=lambda call: self.clock.callLater(0, call),
+        # No rate limit unless a test asks for one: most tests send fast.
+        self.factory = line_factory(
+            self.clock,
+            rooms,
+            new_rooms,
+            max_rooms,
+            replay,
+            metrics,
+            motd,
+            **{"rate": 0, **limits},
         )
-        self.factory = ChatFactory(
-            self.room, self.limits, clock=self.clock, metrics=metrics
-        )
+        self.server = self.factory.server
+        self.rooms = self.server.rooms
+        self.limits = self.server.limits
+
+    @property
+    def room(self) -> Room:
+        """
+        The default room.
+        """
+        return self.rooms.default
 
     def connect(self, host: str = "192.0.2.7") -> Connection:
         return Connection(self.factory, host)
@@ -117,6 +172,9 @@ class RecordedMetrics:
 
     def members_changed(self, count: int) -> None:
         self.calls.append(("members_changed", count))
+
+    def rooms_changed(self, count: int) -> None:
+        self.calls.append(("rooms_changed", count))
 
     def nick_rejected(self) -> None:
         self.calls.append(("nick_rejected",))

@@ -49,7 +49,7 @@ def test_options_are_sent_once_per_connection_before_each_nickname() -> None:
     h.server("NICK")
     assert h.sent() == ["/ids on"] and h.ui.asked == 1
     h.session.choose_nick("bob")
-    h.server("ERROR nick-taken bob is already in the room", "NICK")
+    h.server("ERROR nick-taken bob is already here", "NICK")
     h.session.choose_nick("bobby")
     # The server keeps the options through a rejected nickname.
     assert h.sent() == ["bob", "bobby"]

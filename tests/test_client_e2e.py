@@ -86,7 +86,7 @@ def test_rejected_nickname_shows_why_and_asks_again(
         pty_clients.append(client)
         client.wait_for(prompt_is("Choose a nickname: "), "the nickname prompt")
         client.send("BOB\r")
-        client.wait_for_text("nickname 'BOB' not accepted: bob is already in the room")
+        client.wait_for_text("nickname 'BOB' not accepted: bob is already here")
         client.wait_for(prompt_is("Choose a nickname: "), "the prompt again")
         client.send("bad nick\r")
         client.wait_for_text("nickname 'bad nick' not accepted: a nickname is")
@@ -289,9 +289,7 @@ def test_pipe_mode_rejected_nickname_is_one_line_on_stderr(server: Server) -> No
     finally:
         holder.close()
     assert done.returncode == 1
-    assert done.stderr == (
-        "chatproto: nickname 'bot' rejected: bot is already in the room\n"
-    )
+    assert done.stderr == ("chatproto: nickname 'bot' rejected: bot is already here\n")
     assert "hello" not in done.stdout
 
 

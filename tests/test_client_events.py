@@ -46,8 +46,8 @@ from chatproto.client.events import (
         ("LEAVE bob", Left("bob", "")),
         ("INFO /who lists the members", Info("/who lists the members")),
         (
-            "ERROR nick-taken alice is already in the room",
-            Error("nick-taken", "alice is already in the room"),
+            "ERROR nick-taken alice is already here",
+            Error("nick-taken", "alice is already here"),
         ),
         (
             "ID 1795291100336 MSG alice hi",

@@ -27,10 +27,8 @@ def test_interactive_asks_for_a_nickname_and_again_after_a_rejection() -> None:
     assert h.ui.asked == 1 and h.sent() == ["/ids on"]
     h.session.choose_nick("  alice  ")
     assert h.sent() == ["alice"]
-    h.server("ERROR nick-taken alice is already in the room", "NICK")
-    assert h.ui.warnings == [
-        "nickname 'alice' not accepted: alice is already in the room"
-    ]
+    h.server("ERROR nick-taken alice is already here", "NICK")
+    assert h.ui.warnings == ["nickname 'alice' not accepted: alice is already here"]
     assert h.ui.asked == 2
     h.session.choose_nick("")
     assert h.ui.asked == 3 and h.sent() == []
@@ -166,7 +164,7 @@ def test_after_reconnect_a_taken_nickname_is_asked_again_interactively() -> None
     h.connect()
     h.server("NICK")
     assert h.sent() == ["/ids on", "/since 101", "alice"]
-    h.server("ERROR nick-taken alice is already in the room", "NICK")
+    h.server("ERROR nick-taken alice is already here", "NICK")
     assert h.ui.asked == 1
     assert h.status == []
 
@@ -176,7 +174,7 @@ def test_after_reconnect_a_taken_nickname_fails_in_pipe_mode() -> None:
     h.join("bot")
     h.drop()
     h.connect()
-    h.server("NICK", "ERROR nick-taken bot is already in the room", "NICK")
+    h.server("NICK", "ERROR nick-taken bot is already here", "NICK")
     assert h.status == [1]
 
 
@@ -243,7 +241,7 @@ def test_handshake_timeout_ends_the_session() -> None:
     h.join("alice")
     h.drop()
     h.connect()
-    h.server("NICK", "ERROR nick-taken alice is already in the room", "NICK")
+    h.server("NICK", "ERROR nick-taken alice is already here", "NICK")
     h.server("ERROR handshake-timeout no nickname chosen in 60 seconds")
     h.drop()
     assert h.ui.warnings[-1] == "no nickname chosen in 60 seconds"
@@ -270,10 +268,10 @@ def test_server_errors_are_warnings_and_keep_the_session() -> None:
     h = Harness("alice")
     h.join("alice")
     h.server("ERROR unknown-command no command /frob; /help lists the commands")
-    h.server("ERROR nick-taken bob is already in the room")  # a /nick, once joined
+    h.server("ERROR nick-taken bob is already here")  # a /nick, once joined
     assert h.ui.warnings == [
         "no command /frob; /help lists the commands",
-        "bob is already in the room",
+        "bob is already here",
     ]
     assert h.session.me == "alice" and h.status == []
 

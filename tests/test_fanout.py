@@ -98,5 +98,5 @@ def test_shutdown_hands_out_the_turn_before_saying_goodbye() -> None:
     alice, bob = server.member("alice"), server.member("bob")
     bob.received()
     alice.protocol.dataReceived(b"last words\n")
-    server.factory.shut_down()
+    server.server.shut_down()
     assert bob.received() == ["MSG alice last words", "INFO server shutting down"]

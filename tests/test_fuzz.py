@@ -11,7 +11,7 @@ from helpers import Connection, Server
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chatproto.protocol import State
+from chatproto.session import State
 
 SLOTS = 4
 BROADCAST = ("MSG ", "ACTION ", "RENAME ", "JOIN ", "LEAVE ")
@@ -86,17 +86,15 @@ def test_invariants_hold_whatever_clients_send(ops: list[tuple[int, bytes]]) -> 
         before = len(seen)
         seen.extend(line for line in watcher.received() if line.startswith(BROADCAST))
         for tracked in everyone:
-            protocol = tracked.connection.protocol
-            participant = protocol.participant
-            if tracked.start is None and participant is not None:
-                tracked.start = _joined_at(seen, before, participant.nick)
+            session = tracked.connection.session
+            if tracked.start is None and session.nick:
+                tracked.start = _joined_at(seen, before, session.nick)
             if (
                 tracked.start is not None
                 and tracked.end is None
-                and protocol.state is State.GONE
+                and session.state is State.GONE
             ):
-                assert participant is not None
-                tracked.end = _last(seen, "LEAVE ", participant.nick)
+                tracked.end = _last(seen, "LEAVE ", session.nick)
 
     # Half the slots start in the room, so that fuzzing reaches past the
     # handshake quickly.

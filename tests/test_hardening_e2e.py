@@ -103,3 +103,37 @@ def test_soak_of_garbage_leaves_the_server_chatting(tmp_path: Path) -> None:
     log = server.log_text()
     assert "Traceback" not in log
     assert "Unhandled" not in log
+
+
+def test_connections_stalled_before_the_nickname_are_closed_whatever_the_stage(
+    tmp_path: Path,
+) -> None:
+    # On a TLS port, silent TCP connections and a half-sent ClientHello
+    # used to stay open for ever, counting against --max-clients.
+    cert, key = make_certificate(tmp_path)
+    port = f"ssl:0:privateKey={key}:certKey={cert}:interface=127.0.0.1"
+    with twistd(
+        tmp_path, "--handshake-timeout", "1", "--max-clients", "3", port=port
+    ) as server:
+        stalled = [
+            socket.create_connection(("127.0.0.1", server.port)) for _ in range(2)
+        ]
+        stalled.append(socket.create_connection(("127.0.0.1", server.port)))
+        stalled[-1].sendall(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03")
+        started = time.monotonic()
+        for connection in stalled:
+            connection.settimeout(10)
+            try:
+                while connection.recv(4096):
+                    pass
+            except ConnectionResetError:
+                pass  # cut: as good as closed
+            connection.close()
+        # The timeout, then at most the grace a closing connection gets.
+        assert time.monotonic() - started < 1 + 3 + 2
+        trust = ssl.create_default_context(cafile=str(cert))
+        alice = SocketClient(server.port, tls=trust)
+        alice.expect("NICK")
+        alice.close()
+        server.wait_for_log(r"chose no nickname in time")
+        server.stop()

@@ -5,6 +5,7 @@ driven through StringTransport and a fake clock.
 
 from __future__ import annotations
 
+import pytest
 from helpers import Server
 
 from chatproto.limits import TokenBucket
@@ -22,10 +23,16 @@ def test_token_bucket_allows_a_burst_then_the_rate() -> None:
 
     clock = Clock()
     bucket = TokenBucket(rate=2, burst=3, clock=clock)
-    assert [bucket.take() for _ in range(2)] == [0, 0]
-    assert bucket.take() == 0.5  # the third empties it: wait for one token
+    for _ in range(3):  # the whole burst at once
+        assert bucket.ready() and bucket.wait() == 0
+        bucket.take()
+    assert not bucket.ready()
+    assert bucket.wait() == pytest.approx(0.5)  # then one token each half second
     clock.advance(0.5)
-    assert bucket.take() == 0.5
+    assert bucket.ready()
+    bucket.take()
+    bucket.spend(2)  # a debt, waited out by the lines after it
+    assert bucket.wait() == pytest.approx(1.5)
     clock.advance(10)
     assert bucket.full()
 
@@ -36,6 +43,7 @@ def test_token_bucket_allows_a_burst_then_the_rate() -> None:
 def test_flooder_is_throttled_in_order_and_loses_nothing() -> None:
     server = Server(rate=5, burst=3)
     alice, bob = server.member("alice"), server.member("bob")
+    server.clock.advance(1)  # the nicknames' tokens are back
     alice.received()
     alice.send(b"".join(b"line %d\n" % n for n in range(8)))
     sent = alice.received()
@@ -108,8 +116,7 @@ def test_reader_too_slow_is_disconnected_and_others_go_on() -> None:
     bob.transport.producer.pauseProducing()
     for n in range(100):
         alice.send(b"message %03d\n" % n)
-        assert bob.protocol._sendq is not None
-        assert bob.protocol._sendq.queued <= 1024  # memory stays bounded
+        assert bob.session._sendq.queued <= 1024  # memory stays bounded
     assert bob.transport.disconnected
     carol_lines = carol.received()
     assert "LEAVE bob send queue exceeded" in carol_lines
@@ -227,12 +234,12 @@ def test_shutdown_tells_everyone_and_closes_without_leave_storm() -> None:
     joining = server.connect()
     alice.received()
     joining.received()
-    done = server.factory.shut_down()
+    done = server.server.shut_down()
     for connection in (alice, bob, joining):
         assert connection.received() == ["INFO server shutting down"]
         assert connection.closed
     assert done.called
-    assert not server.factory.protocols
+    assert not server.server.sessions
 
 
 def test_shutdown_aborts_connections_that_do_not_close() -> None:
@@ -249,7 +256,7 @@ def test_shutdown_aborts_connections_that_do_not_close() -> None:
 
     transport.loseConnection = lambda: None  # type: ignore[method-assign]
     transport.abortConnection = abort  # type: ignore[method-assign]
-    done = server.factory.shut_down()
+    done = server.server.shut_down()
     server.clock.advance(2.9)
     assert not done.called
     server.clock.advance(0.1)

@@ -7,14 +7,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 
 import pytest_twisted
+from helpers import line_factory
 from twisted.internet.defer import Deferred
 from twisted.internet.protocol import ClientFactory, Protocol
 from twisted.internet.task import deferLater
 from twisted.protocols.basic import LineReceiver
 
 from chatproto.factory import ChatFactory
-from chatproto.limits import Limits
-from chatproto.room import Room
 
 TIMEOUT = 5.0
 
@@ -87,7 +86,7 @@ class Harness:
 async def harness() -> AsyncIterator[Harness]:
     from twisted.internet import reactor
 
-    factory = ChatFactory(Room("lobby"), Limits(rate=0))
+    factory = line_factory(reactor, rate=0)
     listening = reactor.listenTCP(0, factory, interface="127.0.0.1")
     harness = Harness(factory, listening.getHost().port)
     try:
@@ -97,7 +96,9 @@ async def harness() -> AsyncIterator[Harness]:
             client.transport.loseConnection()
         # Wait for the server's side of every connection to close too, or
         # its sockets would outlive the test.
-        await _until(lambda: not factory.protocols, "server-side connections to close")
+        await _until(
+            lambda: not factory.server.sessions, "server-side connections to close"
+        )
         await listening.stopListening()
 
 
@@ -141,7 +142,9 @@ async def test_dropped_connection_leaves_once(harness: Harness) -> None:
     carol = await harness.member("carol")
     alice.transport.loseConnection()
     await carol.wait_for("LEAVE alice connection closed")
-    await _until(lambda: len(harness.factory.room) == 1, "the room to empty")
+    await _until(
+        lambda: len(harness.factory.server.rooms.default) == 1, "the room to empty"
+    )
     assert [line for line in carol.lines if line.startswith("LEAVE")] == [
         "LEAVE alice connection closed"
     ]
@@ -152,8 +155,8 @@ async def test_accepted_sockets_have_keepalive_and_nodelay(harness: Harness) -> 
     import socket
 
     await harness.member("alice")
-    [protocol] = harness.factory.protocols
-    handle = protocol.transport.getHandle()
+    [session] = harness.factory.server.sessions
+    handle = session.front.transport.getHandle()  # type: ignore[attr-defined]
     assert handle.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 1
     assert handle.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE) == 60
     assert handle.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1

@@ -26,6 +26,7 @@ def test_motd_lines_come_after_welcome_and_before_join() -> None:
         "WELCOME bob to lobby; type /help for commands",
         "INFO Be kind.",
         "INFO Lessons end at 4.",
+        "ROOM lobby",
         "JOIN bob",
         "USERS alice bob",
     ]
@@ -49,7 +50,7 @@ def test_file_is_decoded_and_cleaned_like_client_text(tmp_path: Path) -> None:
         b"caf\xc3\xa9 \xff\n\n"
     )
     assert read_motd(str(path)) == (
-        "  Welcome to the [1mschool[0m chat!",
+        "  Welcome to the school chat!",
         " Be kind.",
         "café \ufffd",
     )

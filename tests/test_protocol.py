@@ -9,7 +9,8 @@ from helpers import Server
 from twisted.internet.error import ConnectionLost
 from twisted.python.failure import Failure
 
-from chatproto.protocol import MAX_NICK_ATTEMPTS, UNFRAMED_AFTER, State
+from chatproto.protocol import UNFRAMED_AFTER
+from chatproto.session import MAX_NICK_ATTEMPTS, State
 
 # Handshake
 
@@ -26,11 +27,12 @@ def test_accepted_nickname_is_welcomed_announced_and_told_who_is_there() -> None
     assert bob.received() == [
         "NICK",
         "WELCOME bob to lobby; type /help for commands",
+        "ROOM lobby",
         "JOIN bob",
         "USERS alice bob",
     ]
     assert alice.received() == ["JOIN bob"]
-    assert bob.protocol.state is State.IN_ROOM
+    assert bob.session.state is State.IN_ROOM
 
 
 def test_unicode_nickname() -> None:
@@ -41,7 +43,7 @@ def test_unicode_nickname() -> None:
 
 
 @pytest.mark.parametrize(
-    "line", [b"two words", b"/who", b"a" * 25, b"bell\x07", b"caf\xc3", b"\x1b[31mred"]
+    "line", [b"two words", b"a" * 25, b"bell\x07", b"caf\xc3", b"\x1b[31mred"]
 )
 def test_invalid_nickname_gets_error_and_new_prompt(line: bytes) -> None:
     connection = Server().connect()
@@ -60,7 +62,7 @@ def test_taken_nickname_gets_error_and_new_prompt() -> None:
     connection.received()
     connection.send("ａｌｉｃｅ\n".encode())
     assert connection.received() == [
-        "ERROR nick-taken Alice is already in the room",
+        "ERROR nick-taken Alice is already here",
         "NICK",
     ]
 
@@ -76,7 +78,7 @@ def test_too_many_rejected_nicknames_close_the_connection() -> None:
     assert lines[-2].startswith("ERROR nick-invalid")
     assert lines[-1].startswith("ERROR too-many-attempts ")
     assert connection.closed
-    assert connection.protocol.state is State.GONE
+    assert connection.session.state is State.GONE
 
 
 def test_blank_lines_before_the_nickname_are_ignored() -> None:
@@ -121,7 +123,7 @@ def test_text_is_cleaned() -> None:
     server = Server()
     alice = server.member("alice")
     alice.send(b"a\tb\x1b[2Jc\x00d\re\x07 caf\xff\n")
-    assert alice.received() == ["MSG alice a b[2Jcde caf\ufffd"]
+    assert alice.received() == ["MSG alice a bcde caf\ufffd"]
 
 
 def test_character_split_across_reads_decodes() -> None:

@@ -1,31 +1,36 @@
 """
-The chat domain on its own: no sockets, no bytes.
+A room on its own: no sessions, no sockets, no bytes.
 """
 
 from __future__ import annotations
 
-import pytest
+from collections.abc import Sequence
 
-from chatproto.commands import handle_input
-from chatproto.errors import ChatError
-from chatproto.fanout import Batch
-from chatproto.room import Event, Participant, Room
+from chatproto.events import Batch, Event
+from chatproto.room import Participant, Room
 
 
 class Inbox:
-    def __init__(self) -> None:
+    """
+    The least a member is, for a room: a nickname and a place for events.
+    """
+
+    def __init__(self, nick: str) -> None:
+        self.nick = nick
+        self.key = nick.casefold()
         self.events: list[Event] = []
-        self.disconnected = False
+        self.batches: list[Batch] = []
 
     def deliver(self, event: Event) -> None:
         self.events.append(event)
 
     def deliver_batch(self, batch: Batch) -> None:
+        self.batches.append(batch)
         for event in batch.events:
             self.deliver(event)
 
-    def disconnect(self) -> None:
-        self.disconnected = True
+    def replay(self, entries: Sequence[Event], last_id: int, more: int) -> None:
+        self.events.append(Event("REPLAYED", *(str(e.id) for e in entries)))
 
     def take(self) -> list[tuple[str, ...]]:
         events, self.events = self.events, []
@@ -33,36 +38,27 @@ class Inbox:
 
 
 def join(room: Room, nick: str) -> tuple[Participant, Inbox]:
-    inbox = Inbox()
-    participant = room.join(inbox, nick)
+    inbox = Inbox(nick)
+    participant = room.join(inbox)
     inbox.take()
     return participant, inbox
 
 
-def test_join_welcomes_announces_and_lists() -> None:
-    room = Room("lobby")
+def test_join_names_the_room_announces_and_lists() -> None:
+    room = Room("physics", replay_count=5)
     _, alice_inbox = join(room, "alice")
-    bob_inbox = Inbox()
-    room.join(bob_inbox, "bob")
+    bob_inbox = Inbox("bob")
+    room.join(bob_inbox)
     assert bob_inbox.take() == [
-        ("WELCOME", "bob", "to lobby; type /help for commands"),
+        ("ROOM", "physics"),
+        ("REPLAYED", "1"),
         ("JOIN", "bob"),
         ("USERS", "alice", "bob"),
     ]
     assert alice_inbox.take() == [("JOIN", "bob")]
 
 
-def test_taken_nickname_is_refused_regardless_of_case() -> None:
-    room = Room("lobby")
-    join(room, "alice")
-    for nick in ("alice", "ALICE", "ａｌｉｃｅ"):
-        with pytest.raises(ChatError) as caught:
-            room.join(Inbox(), nick)
-        assert caught.value.code == "nick-taken"
-    assert room.nicknames() == ["alice"]
-
-
-def test_users_are_sorted_without_regard_to_case() -> None:
+def test_users_are_sorted_by_their_keys() -> None:
     room = Room("lobby")
     for nick in ("carol", "Bob", "alice"):
         join(room, nick)
@@ -80,6 +76,14 @@ def test_message_reaches_everyone_with_the_same_event_object() -> None:
     assert (to_alice.kind, to_alice.args) == ("MSG", ("alice", "hi"))
 
 
+def test_batches_say_which_room_they_come_from() -> None:
+    room = Room("physics")
+    alice, alice_inbox = join(room, "alice")
+    alice.say("hi")
+    assert alice_inbox.batches
+    assert {batch.room for batch in alice_inbox.batches} == {"physics"}
+
+
 def test_leave_tells_the_others_once() -> None:
     room = Room("lobby")
     alice, alice_inbox = join(room, "alice")
@@ -89,7 +93,7 @@ def test_leave_tells_the_others_once() -> None:
     alice.leave("again")
     assert bob_inbox.take() == [("LEAVE", "alice", "bye")]
     assert alice_inbox.take() == []
-    assert room.find("alice") is None
+    assert room.nicknames() == ["bob"]
 
 
 def test_leave_without_reason() -> None:
@@ -100,22 +104,14 @@ def test_leave_without_reason() -> None:
     assert bob_inbox.take() == [("LEAVE", "alice")]
 
 
-def test_a_leaving_nickname_can_be_taken_again() -> None:
+def test_membership_changes_are_reported() -> None:
     room = Room("lobby")
+    sizes: list[int] = []
+    room.on_change = lambda changed: sizes.append(len(changed))
     alice, _ = join(room, "alice")
+    join(room, "bob")
     alice.leave()
-    join(room, "Alice")
-    assert room.nicknames() == ["Alice"]
-
-
-def test_rename_frees_the_old_nickname() -> None:
-    room = Room("lobby")
-    alice, alice_inbox = join(room, "alice")
-    alice.rename("alicia")
-    assert alice_inbox.take() == [("RENAME", "alice", "alicia")]
-    join(room, "alice")
-    with pytest.raises(ChatError):
-        join(room, "ALICIA")
+    assert sizes == [1, 2, 1]
 
 
 def test_a_failing_recipient_does_not_cost_the_others_their_message() -> None:
@@ -125,7 +121,7 @@ def test_a_failing_recipient_does_not_cost_the_others_their_message() -> None:
                 raise RuntimeError("broken connection")
 
     room = Room("lobby")
-    room.join(Broken(), "broken")
+    room.join(Broken("broken"))
     alice, alice_inbox = join(room, "alice")
     _, bob_inbox = join(room, "bob")
     alice_inbox.take()
@@ -144,8 +140,8 @@ def test_events_posted_during_a_fan_out_keep_one_order_for_everyone() -> None:
             if event.args == ("alice", "ping"):
                 echo.say("pong")
 
-    echo_inbox = Echo()
-    echo = room.join(echo_inbox, "echo")
+    echo_inbox = Echo("echo")
+    echo = room.join(echo_inbox)
     alice, alice_inbox = join(room, "alice")
     _, bob_inbox = join(room, "bob")
     alice_inbox.take()
@@ -155,48 +151,11 @@ def test_events_posted_during_a_fan_out_keep_one_order_for_everyone() -> None:
     assert echo_inbox.take() == alice_inbox.take() == bob_inbox.take() == expected
 
 
-def test_private_message_goes_to_target_and_sender_only() -> None:
+def test_close_lets_everyone_go_without_leave_notices() -> None:
     room = Room("lobby")
     alice, alice_inbox = join(room, "alice")
     _, bob_inbox = join(room, "bob")
-    _, carol_inbox = join(room, "carol")
-    alice_inbox.take()
-    bob_inbox.take()
-    alice.tell("BOB", "psst")
-    assert (
-        bob_inbox.take() == alice_inbox.take() == [("PRIVATE", "alice", "bob", "psst")]
-    )
-    assert carol_inbox.take() == []
-
-
-def test_private_message_to_self_arrives_once() -> None:
-    room = Room("lobby")
-    alice, alice_inbox = join(room, "alice")
-    alice.tell("alice", "note")
-    assert alice_inbox.take() == [("PRIVATE", "alice", "alice", "note")]
-
-
-def test_commands_drive_the_room() -> None:
-    room = Room("lobby")
-    alice, alice_inbox = join(room, "alice")
-    handle_input(alice, "//slash")
-    handle_input(alice, "/ME waves")
-    handle_input(alice, "/who")
-    assert alice_inbox.take() == [
-        ("MSG", "alice", "/slash"),
-        ("ACTION", "alice", "waves"),
-        ("USERS", "alice"),
-    ]
-    with pytest.raises(ChatError) as caught:
-        handle_input(alice, "/dance")
-    assert caught.value.code == "unknown-command"
-
-
-def test_quit_leaves_and_asks_the_front_end_to_hang_up() -> None:
-    room = Room("lobby")
-    alice, alice_inbox = join(room, "alice")
-    _, bob_inbox = join(room, "bob")
-    handle_input(alice, "/quit gone fishing")
-    assert bob_inbox.take() == [("LEAVE", "alice", "gone fishing")]
-    assert alice_inbox.disconnected
-    assert room.nicknames() == ["bob"]
+    room.close()
+    alice.leave("too late")
+    assert len(room) == 0
+    assert bob_inbox.take() == []

@@ -242,9 +242,11 @@ def test_motd_reloads_on_sighup_without_dropping_anyone(tmp_path: Path) -> None:
             "WELCOME alice to lobby; type /help for commands",
             "INFO Welcome to the school chat.",
         ]
-        # The history replay (empty: nothing said yet) comes before the JOIN.
-        assert lines[3].startswith("HISTORY-END ")
-        assert lines[4] == "JOIN alice"
+        # The room, then its history replay (empty: nothing said yet), then
+        # the JOIN.
+        assert lines[3] == "ROOM lobby"
+        assert lines[4].startswith("HISTORY-END ")
+        assert lines[5] == "JOIN alice"
 
         motd.write_text("Exam week: keep it short.\nBe kind.\n")
         server.process.send_signal(signal.SIGHUP)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from chatproto import errors
+
 
 @dataclass(frozen=True)
 class NickRequest:
@@ -115,11 +117,10 @@ Event = (
     | HistoryEnd
 )
 
-NICK_REJECTIONS = frozenset({"nick-invalid", "nick-taken"})
-# Errors after which the server closes the connection, and retrying is useless.
-FATAL_ERRORS = frozenset({"too-many-attempts", "handshake-timeout"})
-# Errors after which the server closes the connection (maybe only for now).
-CLOSING_ERRORS = FATAL_ERRORS | {"server-full", "too-many-connections"}
+# The error codes, as the server defines them (docs/protocol.rst).
+NICK_REJECTIONS = errors.NICK_REJECTIONS
+FATAL_ERRORS = errors.FATAL_ERRORS
+CLOSING_ERRORS = errors.CLOSING_ERRORS
 
 
 def _split(rest: str, count: int) -> list[str]:
