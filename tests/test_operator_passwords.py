@@ -49,6 +49,13 @@ def test_each_hash_has_its_own_salt() -> None:
     assert len(first.salt) == 16 and len(first.digest) == 32
 
 
+def test_the_strongest_parameters_allowed_are_usable() -> None:
+    # OWASP's recommendation, 128 MiB: allowed, should a later version want it.
+    strong = PasswordHash.parse("scrypt$131072$8$1$AAAAAAAAAAA=$" + "A" * 44)
+    assert (strong.n, strong.r, strong.p) == (2**17, 8, 1)
+    assert not strong.matches("pw")
+
+
 def test_parameters_from_the_string_are_used() -> None:
     made = hash_password("pw", n=2**11, r=4, p=2)
     parsed = PasswordHash.parse(made.encode())
@@ -107,7 +114,7 @@ def test_dummy_hash_matches_nothing() -> None:
         ("scrypt$262144$8$1$AAAAAAAAAAA=$" + "A" * 44, "power of 2"),
         ("scrypt$1024$0$1$AAAAAAAAAAA=$" + "A" * 44, "r must be 1 to 32"),
         ("scrypt$1024$8$17$AAAAAAAAAAA=$" + "A" * 44, "p 1 to 16"),
-        ("scrypt$131072$32$1$AAAAAAAAAAA=$" + "A" * 44, "over 128 MiB"),
+        ("scrypt$131072$32$1$AAAAAAAAAAA=$" + "A" * 44, "over 256 MiB"),
         ("scrypt$1024$8$1$AAAA$" + "A" * 44, "salt is under 8 bytes"),
         ("scrypt$1024$8$1$AAAAAAAAAAA=$AAAA", "hash must be 16 to 64 bytes"),
         ("scrypt$1024$8$1$AA*AAAAAAAA=$" + "A" * 44, "base64"),
