@@ -23,7 +23,11 @@ from twisted.logger import LogEvent, capturedLogs, eventAsText
 from zope.interface import Interface, implementer
 from zope.interface.verify import verifyObject
 
-from chatproto.operators.checker import OperatorChecker
+from chatproto.operators.checker import (
+    CheckerBusyError,
+    CheckerStoppedError,
+    OperatorChecker,
+)
 from chatproto.operators.passwords import PasswordHash, hash_password
 from chatproto.operators.roster import Operators, format_line
 
@@ -183,6 +187,59 @@ async def test_a_reload_changes_the_answers(
     assert await checker.requestAvatarId(UsernamePassword("teacher", "new one")) == (
         "teacher"
     )
+
+
+@pytest_twisted.ensureDeferred
+async def test_past_max_pending_an_attempt_is_refused_at_once_and_not_counted(
+    operators: Operators, checks: list[tuple[Any, str]]
+) -> None:
+    checker = OperatorChecker(operators, max_pending=2)
+    checker.startService()
+    try:
+        first, second, third = (
+            checker.requestAvatarId(UsernamePassword("teacher", "right one"))
+            for _ in range(3)
+        )
+        assert checker.pending == 2
+        assert third.called
+        with pytest.raises(CheckerBusyError):
+            await third
+        assert await first == await second == "Teacher"
+        assert len(checks) == 2
+        assert checker.pending == 0
+        assert await checker.requestAvatarId(
+            UsernamePassword("teacher", "right one")
+        ) == ("Teacher")
+    finally:
+        checker.stopService()
+
+
+@pytest_twisted.ensureDeferred
+async def test_stopping_drops_queued_checks_instead_of_computing_them(
+    tmp_path: Path, checks: list[tuple[Any, str]]
+) -> None:
+    # Full-cost hashes: twenty queued checks would take two seconds.
+    path = tmp_path / "operators"
+    path.write_text(format_line("teacher", hash_password("right one")) + "\n")
+    checker = OperatorChecker(Operators(str(path)))
+    checker.startService()
+    pending = [
+        checker.requestAvatarId(UsernamePassword("teacher", "guess")) for _ in range(20)
+    ]
+    checker.stopService()
+    outcomes = await gatherResults(
+        [
+            d.addErrback(
+                lambda failure: failure.trap(CheckerStoppedError, UnauthorizedLogin)
+            )
+            for d in pending
+        ]
+    )
+    # At most the check already running was computed.
+    assert len(checks) <= 1
+    assert outcomes.count(CheckerStoppedError) >= 19
+    assert set(outcomes) <= {CheckerStoppedError, UnauthorizedLogin}
+    assert checker.pending == 0
 
 
 def test_a_stopped_checker_refuses_everyone(operators: Operators) -> None:

@@ -14,12 +14,17 @@ For the core::
     limiter = AttemptLimiter(reactor)  # one per connection; cancel() when it goes
     limiter.attempt(lambda: checker.requestAvatarId(UsernamePassword(name, pw)))
     # -> Deferred firing with the operator's name, or failing with
-    #    UnauthorizedLogin (or AttemptInProgressError, or CancelledError)
+    #    UnauthorizedLogin (a wrong name or password), CheckerBusyError (a
+    #    flood: try later), AttemptInProgressError or CancelledError
 
 C{python -m chatproto.operators NAME} prints a line for the file.
 """
 
-from chatproto.operators.checker import OperatorChecker
+from chatproto.operators.checker import (
+    CheckerBusyError,
+    CheckerStoppedError,
+    OperatorChecker,
+)
 from chatproto.operators.limiter import AttemptInProgressError, AttemptLimiter
 from chatproto.operators.passwords import (
     PasswordHash,
@@ -40,6 +45,8 @@ from chatproto.operators.roster import (
 __all__ = [
     "AttemptInProgressError",
     "AttemptLimiter",
+    "CheckerBusyError",
+    "CheckerStoppedError",
     "Operator",
     "OperatorChecker",
     "Operators",
