@@ -105,10 +105,12 @@ async def main(reactor: Any, quick: bool) -> None:
         operators = Operators(str(path))
         print(f"reactor lag, {TICK * 1000:.0f} ms ticks for {seconds} s each, "
               f"{IN_FLIGHT} checks in flight:")  # fmt: skip
-        await lag(reactor, seconds, None)
-        await lag(reactor, seconds, OperatorChecker(operators, reactor, threads=1))
-        await lag(reactor, seconds, OperatorChecker(operators, reactor, threads=2))
-        await lag(reactor, seconds, None)
+        flooded = [
+            OperatorChecker(operators, reactor, threads=n, max_pending=IN_FLIGHT)
+            for n in (1, 2)
+        ]
+        for checker in [None, *flooded, None]:
+            await lag(reactor, seconds, checker)
 
 
 if __name__ == "__main__":
