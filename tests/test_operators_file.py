@@ -153,6 +153,7 @@ def test_keys_and_lookup_by_nickname_key(tmp_path: Path) -> None:
     assert found is not None and found.name == "Teacher"
     assert operators.get(nick_key("zoe")) is not None
     assert operators.get("alice") is None
+    assert [operator.name for operator in operators] == ["Teacher", "ｚｏｅ"]
 
 
 def test_reload_reads_again_and_keeps_the_old_set_on_a_broken_file(

@@ -18,7 +18,7 @@ import codecs
 import os
 import stat
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from twisted.logger import Logger
@@ -57,9 +57,9 @@ def format_line(name: str, password_hash: PasswordHash) -> str:
     return f"{name} {password_hash.encode()}"
 
 
-def _parse_line(text: str) -> tuple[str, PasswordHash] | None:
+def _parse_line(text: str) -> Operator | None:
     """
-    The name and hash on one line; C{None} for a blank or comment line.
+    The operator on one line; C{None} for a blank or comment line.
 
     @raise ValueError: saying what is wrong, never quoting the hash.
     """
@@ -74,12 +74,12 @@ def _parse_line(text: str) -> tuple[str, PasswordHash] | None:
         )
     name, encoded = words
     try:
-        check_nick(name)
+        key = check_nick(name)
     except ChatError as error:
         # Not quoted: a line written by hand may have a password there.
         raise ValueError(f"the name is not valid: {error.reason}") from None
     try:
-        return name, PasswordHash.parse(encoded)
+        return Operator(name, key, PasswordHash.parse(encoded))
     except PasswordHashError as error:
         raise ValueError(
             f"the password hash of {name} is not usable: {error}"
@@ -97,24 +97,22 @@ def parse_operators(lines: Iterable[bytes], source: str) -> dict[str, Operator]:
     where: dict[str, int] = {}
     for number, raw in enumerate(lines, start=1):
         try:
-            parsed = _parse_line(raw.decode("utf-8"))
+            operator = _parse_line(raw.decode("utf-8"))
         except UnicodeDecodeError:
             raise OperatorsFileError(
                 f"line {number} of {source} is not valid UTF-8"
             ) from None
         except ValueError as error:
             raise OperatorsFileError(f"line {number} of {source}: {error}") from None
-        if parsed is None:
+        if operator is None:
             continue
-        name, password_hash = parsed
-        key = check_nick(name)
-        if key in operators:
+        if operator.key in operators:
             raise OperatorsFileError(
-                f"line {number} of {source}: {name} is already an operator "
-                f"on line {where[key]}"
+                f"line {number} of {source}: {operator.name} is already an "
+                f"operator on line {where[operator.key]}"
             )
-        operators[key] = Operator(name, key, password_hash)
-        where[key] = number
+        operators[operator.key] = operator
+        where[operator.key] = number
     return operators
 
 
@@ -171,6 +169,13 @@ class Operators:
 
     def __len__(self) -> int:
         return len(self._by_key)
+
+    def __iter__(self) -> Iterator[Operator]:
+        """
+        The operators, in the file's order (e.g. to reserve the nicknames
+        that look like theirs, with L{look_alike_key}).
+        """
+        return iter(tuple(self._by_key.values()))
 
     def dummy_hash(self) -> PasswordHash:
         """
