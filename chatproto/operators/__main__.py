@@ -1,0 +1,3 @@
+from chatproto.operators.cli import main
+
+raise SystemExit(main())
