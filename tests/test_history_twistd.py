@@ -149,6 +149,72 @@ def test_a_dropped_connection_gets_every_missed_line_once(tmp_path: Path) -> Non
         server.stop()
 
 
+def test_each_rooms_history_survives_a_restart(tmp_path: Path) -> None:
+    db = str(tmp_path / "history.db")
+    options = ("--history-db", db, "--history-replay", "100")
+    runs = [tmp_path / name for name in ("first", "second")]
+    for run in runs:
+        run.mkdir()
+
+    with twistd(runs[0], *options) as server:
+        alice, _, _ = member(server, "alice", "/ids on")
+        bob, _, _ = member(server, "bob", "/ids on", "/join physics")
+        alice.say("in the lobby")
+        physics = bob.say("in physics")
+        alice.close()
+        bob.close()
+        server.wait_for_log(r"bob left")
+        server.stop()
+
+    with twistd(runs[1], *options) as server:
+        # physics was made on the fly: joining it brings its history back.
+        carol, replay, end = member(server, "carol", "/ids on", "/join physics")
+        lines = [line for _, line in replay]
+        assert "MSG bob in physics" in lines and "MSG alice in the lobby" not in lines
+        assert (physics, "MSG bob in physics") in replay
+        assert carol.say("still physics") > end >= physics
+        dave, replay, _ = member(server, "dave", "/ids on")
+        lines = [line for _, line in replay]
+        assert "MSG alice in the lobby" in lines and "MSG bob in physics" not in lines
+        carol.close()
+        dave.close()
+        server.stop()
+    assert "Traceback" not in server.log_text()
+
+
+def test_a_database_of_the_previous_release_opens_as_the_default_room(
+    tmp_path: Path,
+) -> None:
+    import sqlite3
+
+    db = tmp_path / "history.db"
+    with sqlite3.connect(db) as connection:
+        sql = Path(__file__).with_name("data").joinpath("history-v1.sql")
+        connection.executescript(sql.read_text())
+    with twistd(tmp_path, "--history-db", str(db), "--room", "classroom") as server:
+        alice, replay, end = member(server, "alice", "/ids on")
+        assert [line for _, line in replay] == [
+            "JOIN bob",
+            "MSG bob anyone here?",
+            "MSG bob zoë says héllo 👋",
+            "LEAVE bob bye",
+        ]
+        assert alice.say("hello bob") > end >= 1795291100337
+        alice.close()
+        server.stop()
+
+
+def test_a_second_server_on_one_database_is_refused(tmp_path: Path) -> None:
+    db = str(tmp_path / "history.db")
+    (tmp_path / "first").mkdir()
+    with twistd(tmp_path / "first", "--history-db", db) as server:
+        status, output = run_twistd(tmp_path, "--port", "tcp:0", "--history-db", db)
+        assert status != 0
+        assert "in use by another chatproto server" in output
+        assert "Traceback" not in output
+        server.stop()
+
+
 def run_twistd(tmp_path: Path, *options: str) -> tuple[int, str]:
     result = subprocess.run(
         [*twistd_command(), "-n", "--pidfile=", "chatroom", *options],
