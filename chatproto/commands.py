@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from chatproto import moderators
 from chatproto.errors import ChatError, Code
 from chatproto.room import HISTORY_PAGE_DEFAULT, HISTORY_PAGE_MAX, SINCE_PAGE
 
@@ -18,6 +19,10 @@ if TYPE_CHECKING:
 
 # Ids are below 2**63 (SQLite's integers): at most 19 digits.
 MAX_ID_DIGITS = 19
+# Mutes and bans last at most four weeks (or until lifted); slow mode asks
+# for at most an hour between two lines.
+MAX_MINUTES = 4 * 7 * 24 * 60
+MAX_SLOW = 3600
 
 HELP = (
     "Type a line to say it to everyone in the room. Commands:",
@@ -33,8 +38,17 @@ HELP = (
     f"/since <id>          the lines said after the line with that id"
     f" ({SINCE_PAGE} at a time)",
     "/ids on|off          show ids on room lines (ID <id> ...)",
+    "/topic [text]        show the room's topic, or set it (moderators)",
     "//text               say a line that starts with /",
     "/help                this help",
+    "Moderators (operators, and the member who made the room) may also:",
+    "/kick <nick> [reason]    put someone out of the room",
+    "/mute <nick> [minutes]   let someone read but not speak; /unmute <nick>",
+    "/ban <nick> [minutes]    kick, and keep the nickname and its address out;",
+    "                         /unban <nick>; /bans lists them",
+    "/slow <seconds>          one line per member every so many seconds; 0: off",
+    "/announce <text>         a notice to every room (operators)",
+    "/oper <name> <password>  log in as an operator",
 )
 
 HELP_BEFORE_NICK = (
@@ -43,6 +57,7 @@ HELP_BEFORE_NICK = (
     "/rooms               list the rooms and how many are in each",
     "/since <id>          on joining, replay the lines after that id",
     "/ids on|off          show ids on room lines (ID <id> ...)",
+    "/oper <name> <password>  log in as an operator (and take your nickname)",
     "/quit                leave",
     "/help                this help",
 )
@@ -55,9 +70,9 @@ def handle_input(session: MemberSession, text: str) -> None:
     @raise ChatError: if it is a command that cannot be carried out.
     """
     if not text.startswith("/"):
-        session.in_room().say(text)
+        session.speak(text)
     elif text.startswith("//"):
-        session.in_room().say(text[1:])
+        session.speak(text[1:])
     else:
         name, rest = _split(text)
         command = _COMMANDS.get(name)
@@ -113,7 +128,7 @@ def _who(session: MemberSession, rest: str) -> None:
 
 
 def _me(session: MemberSession, rest: str) -> None:
-    session.in_room().act(_required(rest, "/me <action>"))
+    session.speak(_required(rest, "/me <action>"), action=True)
 
 
 def _msg(session: MemberSession, rest: str) -> None:
@@ -143,7 +158,8 @@ def _join_before_nick(session: MemberSession, rest: str) -> None:
 
 
 def _rooms(session: MemberSession, rest: str) -> None:
-    session.reply(session.server.rooms.listing())
+    for event in session.server.rooms.listing():
+        session.reply(event)
 
 
 def _since(session: MemberSession, rest: str) -> None:
@@ -167,6 +183,66 @@ def _ids(session: MemberSession, rest: str) -> None:
 
 def _ids_before_nick(session: MemberSession, rest: str) -> None:
     session.options.numbered = _on_off(rest, "/ids on|off")
+
+
+def _oper(session: MemberSession, rest: str) -> None:
+    name, _, password = rest.partition(" ")
+    session.login(
+        _required(name, "/oper <name> <password>"),
+        _required(password.strip(), "/oper <name> <password>"),
+    )
+
+
+def _nick_and_rest(rest: str, usage: str) -> tuple[str, str]:
+    nick, _, more = rest.partition(" ")
+    return _required(nick, usage), more.strip()
+
+
+def _minutes(text: str, usage: str) -> float | None:
+    # A whole number of minutes, up to four weeks; none: until lifted.
+    return _bounded(text, 1, MAX_MINUTES, usage) if text else None
+
+
+def _kick(session: MemberSession, rest: str) -> None:
+    nick, reason = _nick_and_rest(rest, "/kick <nick> [reason]")
+    moderators.kick(session, nick, reason)
+
+
+def _mute(session: MemberSession, rest: str) -> None:
+    usage = "/mute <nick> [minutes]"
+    nick, minutes = _nick_and_rest(rest, usage)
+    moderators.mute(session, nick, _minutes(minutes, usage))
+
+
+def _unmute(session: MemberSession, rest: str) -> None:
+    moderators.unmute(session, _required(rest, "/unmute <nick>"))
+
+
+def _ban(session: MemberSession, rest: str) -> None:
+    usage = "/ban <nick> [minutes]"
+    nick, minutes = _nick_and_rest(rest, usage)
+    moderators.ban(session, nick, _minutes(minutes, usage))
+
+
+def _unban(session: MemberSession, rest: str) -> None:
+    moderators.unban(session, _required(rest, "/unban <nick>"))
+
+
+def _bans(session: MemberSession, rest: str) -> None:
+    moderators.bans(session)
+
+
+def _slow(session: MemberSession, rest: str) -> None:
+    usage = "/slow <seconds>"
+    moderators.slow(session, _bounded(_required(rest, usage), 0, MAX_SLOW, usage))
+
+
+def _topic(session: MemberSession, rest: str) -> None:
+    moderators.topic(session, rest)
+
+
+def _announce(session: MemberSession, rest: str) -> None:
+    moderators.announce(session, _required(rest, "/announce <text>"))
 
 
 def _history_id(text: str) -> int:
@@ -218,6 +294,16 @@ _COMMANDS: dict[str, Command] = {
     "since": _since,
     "history": _history,
     "ids": _ids,
+    "oper": _oper,
+    "topic": _topic,
+    "kick": _kick,
+    "mute": _mute,
+    "unmute": _unmute,
+    "ban": _ban,
+    "unban": _unban,
+    "bans": _bans,
+    "slow": _slow,
+    "announce": _announce,
 }
 
 _BEFORE_NICK: dict[str, Command] = {
@@ -227,4 +313,5 @@ _BEFORE_NICK: dict[str, Command] = {
     "rooms": _rooms,
     "since": _since_before_nick,
     "ids": _ids_before_nick,
+    "oper": _oper,
 }

@@ -23,6 +23,11 @@ class Code(StrEnum):
     USAGE = "usage"
     NO_SUCH_NICK = "no-such-nick"
     RATE_LIMITED = "rate-limited"
+    NOT_PERMITTED = "not-permitted"
+    MUTED = "muted"
+    SLOW_MODE = "slow-mode"
+    BANNED = "banned"
+    KICKED = "kicked"
     ROOM_INVALID = "room-invalid"
     NO_SUCH_ROOM = "no-such-room"
     TOO_MANY_ROOMS = "too-many-rooms"
@@ -33,7 +38,15 @@ class Code(StrEnum):
 # A nickname was refused; the server asks for another.
 NICK_REJECTIONS = frozenset({Code.NICK_INVALID, Code.NICK_TAKEN})
 # The server closes the connection after these, and trying again is useless.
-FATAL_ERRORS = frozenset({Code.TOO_MANY_ATTEMPTS, Code.HANDSHAKE_TIMEOUT, Code.FLOOD})
+FATAL_ERRORS = frozenset(
+    {
+        Code.TOO_MANY_ATTEMPTS,
+        Code.HANDSHAKE_TIMEOUT,
+        Code.FLOOD,
+        Code.KICKED,
+        Code.BANNED,
+    }
+)
 # The server closes the connection after these (maybe only for now).
 CLOSING_ERRORS = FATAL_ERRORS | {Code.SERVER_FULL, Code.TOO_MANY_CONNECTIONS}
 

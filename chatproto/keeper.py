@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from twisted.application.service import Service
@@ -18,7 +19,15 @@ from twisted.python.threadpool import ThreadPool
 
 from chatproto.events import Event
 from chatproto.history import DEFAULT_TAIL, History, MemoryHistory, first_id
-from chatproto.store import BatchWriter, Loaded, Lock, SQLiteStore, connect
+from chatproto.moderation import RoomSettings
+from chatproto.store import (
+    BatchWriter,
+    Loaded,
+    Lock,
+    SQLiteStore,
+    StoredRoom,
+    connect,
+)
 
 __all__ = ["DAY", "PRUNE_INTERVAL", "HistoryKeeper", "first_id"]
 
@@ -29,9 +38,10 @@ DAY = 86400.0
 
 class HistoryKeeper(Service):
     """
-    The rooms' histories (L{chatproto.rooms.Histories}): each room's
-    in-memory tail, and with a database path, every entry appended to a
-    tail is written there by a L{BatchWriter} on a thread of its own.  With
+    The rooms' histories and settings (a L{chatproto.rooms.RoomStore}):
+    each room's in-memory tail, and with a database path, every entry
+    appended to a tail is written there by a L{BatchWriter} on a thread of
+    its own, and the rooms' settings as they change.  With
     C{keep_days}, entries older than that are pruned every
     L{PRUNE_INTERVAL} seconds, in memory and on disk.
 
@@ -73,20 +83,40 @@ class HistoryKeeper(Service):
         self._pruning = LoopingCall(self._prune)
         self._pruning.clock = reactor
 
-    # Histories, for the rooms
+    # The room store, for the rooms
 
-    def open(self, key: str, name: str) -> Deferred[History]:
+    def open(
+        self, key: str, name: str
+    ) -> Deferred[tuple[History, RoomSettings | None]]:
         self._names[key] = name
         loaded = self._loaded.pop(key, None)
         if loaded is not None:
-            return succeed(self._tail(key, *loaded))
+            return succeed(self._opened(key, loaded))
         if self._store is None:
-            return succeed(self._tail(key, 0, []))
-        # A room stored by an earlier run, or let go in this one: read its
-        # newest entries on the store's thread, after any write in flight.
+            return succeed((self._tail(key, 0, []), None))
+        # A room stored by an earlier run, or let go in this one: read it on
+        # the store's thread, after any write in flight.
         store = self._store
         return self._in_thread(store.read_room, key, self._capacity).addCallback(
-            lambda found: self._tail(key, *found)
+            lambda found: self._opened(key, found)
+        )
+
+    def _opened(
+        self, key: str, stored: StoredRoom
+    ) -> tuple[History, RoomSettings | None]:
+        history = self._tail(key, stored.last_id, stored.entries)
+        new = not stored.last_id and stored.settings == RoomSettings()
+        return history, None if new else stored.settings
+
+    def save(self, key: str, name: str, settings: RoomSettings) -> None:
+        if self._store is None or self._pool is None:
+            return
+        # A copy: the reactor thread goes on changing the settings.
+        settings = replace(settings, bans=dict(settings.bans))
+        self._in_thread(self._store.save_settings, key, name, settings).addErrback(
+            lambda failure: self.log.failure(
+                "saving the settings of {room} failed", failure, room=name
+            )
         )
 
     def release(self, key: str, history: History) -> bool:

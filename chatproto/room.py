@@ -20,6 +20,7 @@ from chatproto.events import Batch, Event
 from chatproto.fanout import Fanout, Scheduler
 from chatproto.history import History, MemoryHistory
 from chatproto.metrics import NO_METRICS, Metrics
+from chatproto.moderation import Moderation
 
 # /history shows at most this many entries at a time (and 20 if not told).
 HISTORY_PAGE_MAX = 100
@@ -89,12 +90,16 @@ class Room:
         replay_count: int = 0,
         now: Callable[[], float] = time.time,
         schedule: Scheduler | None = None,
+        moderation: Moderation | None = None,
     ) -> None:
         self.name = name
         self.key = key or name
         self.metrics = metrics
         self.history: History = MemoryHistory() if history is None else history
         self.replay_count = replay_count
+        self.moderation = (
+            moderation if moderation is not None else Moderation(name, now=now)
+        )
         self.on_change: Callable[[Room], None] = lambda room: None
         self._now = now
         self._members: dict[Recipient, Participant] = {}
@@ -138,6 +143,8 @@ class Room:
         self._fanout.enter(participant)
         boundary = self.history.last_id
         self.post(Event("ROOM", self.name), [participant])
+        if self.moderation.settings.topic:
+            self.post(self.topic_event(), [participant])
         # /history goes back from the oldest entry the member has been shown,
         # or from its own JOIN.
         participant._history_cursor = boundary + 1
@@ -159,6 +166,9 @@ class Room:
         self.post(Event("JOIN", recipient.nick))
         self.post(Event("USERS", *self.nicknames()), [participant])
         return participant
+
+    def topic_event(self) -> Event:
+        return Event("TOPIC", self.name, self.moderation.settings.topic)
 
     def post(
         self, event: Event, recipients: Collection[Participant] | None = None
@@ -240,6 +250,7 @@ class Room:
         self._fanout.catch_up(participant)
         if self._members.get(participant.recipient) is participant:
             del self._members[participant.recipient]
+        self.moderation.left(participant.recipient.key)
         self._membership_changed()
         args = (participant.nick, reason) if reason else (participant.nick,)
         self.post(Event("LEAVE", *args))

@@ -18,6 +18,7 @@ from chatproto.events import Event
 from chatproto.fanout import Scheduler
 from chatproto.history import History, MemoryHistory, first_id
 from chatproto.metrics import NO_METRICS, Metrics
+from chatproto.moderation import Moderation, RoomSettings
 from chatproto.names import NameRule, Registry, name_key
 from chatproto.room import Room
 
@@ -29,15 +30,23 @@ DEFAULT_MAX_ROOMS = 100
 EMPTY_ROOM_LINGER = 600.0
 
 
-class Histories(Protocol):
+class RoomStore(Protocol):
     """
-    Where rooms get their histories from.
+    Where rooms keep their histories and settings.
     """
 
-    def open(self, key: str, name: str) -> Deferred[History]:
+    def open(
+        self, key: str, name: str
+    ) -> Deferred[tuple[History, RoomSettings | None]]:
         """
-        The history of the room with key C{key}: read from disk if it is
-        stored there (the Deferred fires later), else a new one.
+        The history and settings of the room with key C{key}: read from disk
+        if they are stored there (the Deferred fires later), else a new
+        history and None.
+        """
+
+    def save(self, key: str, name: str, settings: RoomSettings) -> None:
+        """
+        Keep the room's C{settings} (if this store keeps anything).
         """
 
     def release(self, key: str, history: History) -> bool:
@@ -47,16 +56,21 @@ class Histories(Protocol):
         """
 
 
-class MemoryHistories:
+class MemoryRoomStore:
     """
-    Histories kept in memory only: a room let go forgets its history.
+    Histories and settings kept in memory only: a room let go forgets them.
     """
 
     def __init__(self, now: Callable[[], float] = time.time) -> None:
         self._now = now
 
-    def open(self, key: str, name: str) -> Deferred[History]:
-        return succeed(MemoryHistory(last_id=first_id(0, self._now())))
+    def open(
+        self, key: str, name: str
+    ) -> Deferred[tuple[History, RoomSettings | None]]:
+        return succeed((MemoryHistory(last_id=first_id(0, self._now())), None))
+
+    def save(self, key: str, name: str, settings: RoomSettings) -> None:
+        pass
 
     def release(self, key: str, history: History) -> bool:
         return True
@@ -75,7 +89,8 @@ class Rooms:
     newcomers land; every room in C{names} exists for as long as the server
     runs.  Others are made when someone joins them, if C{new_rooms}, up to
     C{max_rooms} at once, and let go once empty for L{EMPTY_ROOM_LINGER}
-    seconds.
+    seconds.  The member who makes a room owns it; with C{owners_moderate},
+    an owner may moderate its room.
     """
 
     log = Logger()
@@ -83,19 +98,21 @@ class Rooms:
     def __init__(
         self,
         names: Sequence[str],
-        histories: Histories,
+        store: RoomStore,
         clock: IReactorTime,
         *,
         new_rooms: bool = True,
+        owners_moderate: bool = True,
         max_rooms: int = DEFAULT_MAX_ROOMS,
         replay_count: int = 0,
         metrics: Metrics = NO_METRICS,
         schedule: Scheduler | None = None,
         now: Callable[[], float] = time.time,
     ) -> None:
-        self._histories = histories
+        self._store = store
         self._clock = clock
         self.new_rooms = new_rooms
+        self.owners_moderate = owners_moderate
         self.max_rooms = max_rooms
         self._replay_count = replay_count
         self._metrics = metrics
@@ -113,7 +130,7 @@ class Rooms:
         for name in names:
             self._registry.check(room_name(name))
             opened = self._open_new(room_name(name))
-            assert opened.called, "the histories of named rooms are loaded first"
+            assert opened.called, "named rooms are read from disk first"
             opened.addCallback(self._permanent.add)
         self.default = self._registry.holders()[0]
 
@@ -137,10 +154,10 @@ class Rooms:
     def same(self, room: Room, name: str) -> bool:
         return room.key == name_key(room_name(name))
 
-    def open(self, name: str) -> Deferred[Room]:
+    def open(self, name: str, maker: str = "") -> Deferred[Room]:
         """
         The room called C{name}: an existing one, or a new one if rooms may
-        be made.
+        be made; the member whose nickname key is C{maker} then owns it.
 
         @return: a Deferred that fires with the room, at once unless its
             history has to be read from disk, or fails with a L{ChatError}.
@@ -165,9 +182,9 @@ class Rooms:
                 )
         except ChatError as error:
             return fail(error)
-        return self._open_new(name)
+        return self._open_new(name, maker)
 
-    def _open_new(self, name: str) -> Deferred[Room]:
+    def _open_new(self, name: str, maker: str = "") -> Deferred[Room]:
         key = name_key(name)
         waiting = self._opening.get(key)
         if waiting is not None:
@@ -177,8 +194,12 @@ class Rooms:
             return waiter
         self._opening[key] = waiting = []
 
-        def made(history: History) -> Room:
+        def made(stored: tuple[History, RoomSettings | None]) -> Room:
             del self._opening[key]
+            history, settings = stored
+            new = settings is None  # nothing was stored of it
+            if settings is None:
+                settings = RoomSettings(owner=maker)
             room = Room(
                 name,
                 key,
@@ -187,8 +208,16 @@ class Rooms:
                 replay_count=self._replay_count,
                 now=self._now,
                 schedule=self._schedule,
+                moderation=Moderation(
+                    name,
+                    settings,
+                    self._now,
+                    lambda settings: self._store.save(key, name, settings),
+                ),
             )
             room.on_change = self._membership_changed
+            if new and maker:
+                self._store.save(key, name, settings)  # its owner
             self._registry.claim(name, room)
             self.log.info("room {room} opened", room=name)
             self._metrics.rooms_changed(len(self._registry))
@@ -202,17 +231,22 @@ class Rooms:
                 waiter.errback(failure)
             return failure
 
-        return self._histories.open(key, name).addCallbacks(made, failed)
+        return self._store.open(key, name).addCallbacks(made, failed)
 
-    def listing(self) -> Event:
+    def listing(self) -> list[Event]:
         """
         C{ROOMS <name> <count> ...}: every room and how many are in it,
-        sorted by name without regard to case.
+        sorted by name without regard to case; then C{TOPIC <name> <topic>}
+        for each room that has a topic.
         """
+        rooms = sorted(self._registry.holders(), key=lambda room: room.key)
         words: list[str] = []
-        for room in sorted(self._registry.holders(), key=lambda room: room.key):
+        for room in rooms:
             words += (room.name, str(len(room)))
-        return Event("ROOMS", *words)
+        topics = [
+            room.topic_event() for room in rooms if room.moderation.settings.topic
+        ]
+        return [Event("ROOMS", *words), *topics]
 
     def _membership_changed(self, room: Room) -> None:
         if room in self._permanent or self._closed:
@@ -227,12 +261,11 @@ class Rooms:
 
     def _let_go(self, room: Room) -> None:
         del self._linger[room]
-        if not self._histories.release(room.key, room.history):
+        if not self._store.release(room.key, room.history):
             # Its latest entries are not on disk yet: wait a little longer.
             self._membership_changed(room)
             return
         self._registry.release(room.name, room)
-        self._histories.release(room.key, room.history)
         self.log.info("room {room} let go, empty", room=room.name)
         self._metrics.rooms_changed(len(self._registry))
 

@@ -16,8 +16,10 @@ from twisted.logger import Logger
 from chatproto.errors import ChatError, Code
 from chatproto.limits import Limits
 from chatproto.metrics import NO_METRICS, Metrics
-from chatproto.names import Registry
+from chatproto.moderation import until
+from chatproto.names import Registry, look_alike_key, name_key
 from chatproto.nicknames import NICKNAMES
+from chatproto.operators import OperatorChecker, Operators
 from chatproto.rooms import Rooms
 from chatproto.session import FrontEnd, MemberSession
 
@@ -30,6 +32,8 @@ class ChatServer:
         from.
     @ivar motd: returns the message of the day, lines of plain text that
         each newcomer gets as C{INFO} lines right after C{WELCOME}.
+    @ivar operators: who may log in as an operator (C{--operators}), whose
+        nicknames nobody else may take; C{checker} checks their passwords.
     """
 
     log = Logger()
@@ -41,8 +45,12 @@ class ChatServer:
         clock: IReactorTime,
         metrics: Metrics = NO_METRICS,
         motd: Callable[[], Sequence[str]] = tuple,
+        operators: Operators | None = None,
+        checker: OperatorChecker | None = None,
     ) -> None:
         self.rooms = rooms
+        self.operators = operators
+        self.checker = checker
         self.limits = limits
         self.clock = clock
         self.metrics = metrics
@@ -78,6 +86,14 @@ class ChatServer:
                 Code.TOO_MANY_CONNECTIONS,
                 f"at most {self.limits.max_per_ip} connections from one address",
             )
+        # Banned from the default room is banned from the server.
+        ban = self.rooms.default.moderation.banned(None, host)
+        if ban is not None:
+            return ChatError(
+                Code.BANNED,
+                f"your address is banned from this server "
+                f"{until(ban.until, self.clock.seconds())}",
+            )
         return None
 
     def connect(self, front: FrontEnd, peer: str, host: str | None) -> MemberSession:
@@ -112,10 +128,27 @@ class ChatServer:
     ) -> None:
         """
         @raise ChatError: if C{nick} is invalid, or someone else has it or
-            one that looks like it.
+            one that looks like it, or it is an operator's and the session is
+            not logged in as that operator.
         """
+        self._check_reserved(session, nick)
         session.key = self._nicknames.claim(nick, session, previous)
         self.metrics.members_changed(len(self._nicknames))
+
+    def _check_reserved(self, session: MemberSession, nick: str) -> None:
+        if self.operators is None:
+            return
+        key, look_alike = name_key(nick), look_alike_key(nick)
+        for operator in self.operators:
+            if operator.key == key or look_alike_key(operator.name) == look_alike:
+                if session.operator is None or (
+                    name_key(session.operator) != operator.key
+                ):
+                    raise ChatError(
+                        Code.NICK_TAKEN,
+                        f"{nick} is reserved for an operator; an operator logs "
+                        f"in first with /oper {operator.name} <password>",
+                    )
 
     def release_nick(self, session: MemberSession) -> None:
         if session.nick and self._nicknames.get(session.nick) is session:

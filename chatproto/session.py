@@ -15,8 +15,9 @@ import enum
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
+from twisted.cred.credentials import UsernamePassword
 from twisted.internet.defer import Deferred
 from twisted.internet.error import ConnectionDone
 from twisted.internet.interfaces import IConsumer, IDelayedCall
@@ -27,6 +28,8 @@ from chatproto import commands, wire
 from chatproto.errors import ChatError, Code
 from chatproto.events import Batch, Event
 from chatproto.limits import SendQueue, TokenBucket
+from chatproto.moderation import until
+from chatproto.operators import AttemptLimiter, CheckerBusyError
 from chatproto.room import Participant, Room
 
 if TYPE_CHECKING:
@@ -130,7 +133,11 @@ class MemberSession:
         self.current: Participant | None = None
         self._attempts = 0
         self._lines_before_nick = 0
-        self._opening: Deferred[Room] | None = None
+        # What the member's lines wait for (a room read from disk, an
+        # operator's password being checked), if anything.
+        self._waiting: Deferred[Any] | None = None
+        self.operator: str | None = None  # the operator's name, once logged in
+        self._logins: AttemptLimiter | None = None
         self._handshake_timer: IDelayedCall | None = None
         self._throttle_timer: IDelayedCall | None = None
         self._close_timer: IDelayedCall | None = None
@@ -185,6 +192,8 @@ class MemberSession:
 
     def connection_lost(self, reason: Failure) -> None:
         self._connected = False
+        if self._logins is not None:
+            self._logins.cancel()
         self._cancel_timers()
         if self._close_timer is not None and self._close_timer.active():
             self._close_timer.cancel()
@@ -260,7 +269,7 @@ class MemberSession:
             if self.state is State.GONE:
                 self._held.clear()
                 return
-            if self._opening is not None:
+            if self._waiting is not None:
                 self._pause_input()
                 return
             if bucket is not None:
@@ -272,7 +281,7 @@ class MemberSession:
                 bucket.take()
             self._held.popleft()()
         if self._input_paused and self._throttle_timer is None:
-            if self._opening is None and self.state is not State.GONE:
+            if self._waiting is None and self.state is not State.GONE:
                 self._input_paused = False
                 self.front.resume_input()
 
@@ -320,7 +329,7 @@ class MemberSession:
             if self._lines_before_nick > MAX_LINES_BEFORE_NICK:
                 self._drop_flooder()
             elif text.startswith("/"):
-                self._command(text, before_nick=True)
+                self._command(wire.clean_text(text), before_nick=True)
             elif text.strip():
                 # Not cleaned: a nickname with control characters is
                 # rejected, never silently altered.
@@ -372,6 +381,15 @@ class MemberSession:
             self._nick_rejected(error, report=False)
             return
         self.nick = nick
+        try:
+            # Banned from the default room is banned from the server.
+            self._check_not_banned(self.server.rooms.default)
+        except ChatError as error:
+            self.log.info("{peer} {nick} refused: banned", peer=self.peer, nick=nick)
+            self.server.release_nick(self)
+            self.report(error)
+            self.close()
+            return
         self.state = State.IN_ROOM
         if self._handshake_timer is not None and self._handshake_timer.active():
             self._handshake_timer.cancel()
@@ -431,22 +449,42 @@ class MemberSession:
 
     # Rooms
 
+    def _wait_for(self, pending: Deferred[Any]) -> None:
+        """
+        Hold what the member sends until C{pending} has fired and run its
+        callbacks (at once, if it has), so that its lines are acted on in
+        order.
+        """
+        # Not pending.called: a Deferred chained to another one is called
+        # and yet still waiting.
+        fired: list[bool] = []
+
+        def finished(result: object) -> object:
+            fired.append(True)
+            if self._waiting is pending:
+                self._waiting = None
+                self._drain()
+            return result
+
+        pending.addBoth(finished)
+        if not fired:
+            self._waiting = pending
+
     def _open(
         self, name: str, then: Callable[[Room], None], fallback: bool = False
     ) -> None:
         """
         Open the room called C{name} (it may have to be read from disk) and
         call C{then} with it; meanwhile what the member sends waits.  If it
-        cannot be opened, the member is told why; with C{fallback}, it goes
-        to the default room instead.
+        cannot be opened or the member is banned from it, the member is told
+        why; with C{fallback}, it goes to the default room instead.
         """
-        opening = self.server.rooms.open(name)
-        if not opening.called:
-            self._opening = opening
 
         def opened(room: Room) -> None:
-            if self.state is not State.GONE:
-                then(room)
+            if self.state is State.GONE:
+                return
+            self._check_not_banned(room)
+            then(room)
 
         def failed(failure: Failure) -> None:
             failure.trap(ChatError)
@@ -454,20 +492,26 @@ class MemberSession:
                 return
             self.report(failure.value)  # type: ignore[arg-type]
             if fallback:
-                # The option's room is gone, and with it the meaning of its
-                # /since: the default room shows its usual replay.
+                # The option's room is not to be had, and with it goes the
+                # meaning of its /since: the default room's usual replay.
                 self._welcome(self.server.rooms.default, None)
 
-        def finished(result: object) -> None:
-            self._opening = None
-            self._drain()
-
-        opening.addCallbacks(opened, failed)
-        if self._opening is not None:
-            opening.addBoth(finished)
-        opening.addErrback(
+        opening = self.server.rooms.open(name, self.key)
+        opening.addCallback(opened).addErrback(failed).addErrback(
             lambda failure: self.log.failure("opening {room}", failure, room=name)
         )
+        self._wait_for(opening)
+
+    def _check_not_banned(self, room: Room) -> None:
+        if self.operator is not None:
+            return
+        ban = room.moderation.banned(self.key, self.host)
+        if ban is not None:
+            raise ChatError(
+                Code.BANNED,
+                f"you are banned from {room.name} "
+                f"{until(ban.until, self.clock.seconds())}",
+            )
 
     def _enter(self, room: Room, since: int | None = None) -> None:
         participant = self.rooms.get(room.key)
@@ -593,6 +637,99 @@ class MemberSession:
         self.rooms.clear()
         self.current = None
         self.close()
+
+    # Speaking, and moderation
+
+    def speak(self, text: str, action: bool = False) -> None:
+        """
+        Say C{text} (or act it, C{/me}) in the current room, if the room's
+        moderation lets the member.
+
+        @raise ChatError: C{muted} or C{slow-mode}.
+        """
+        participant = self.in_room()
+        room = participant.room
+        room.moderation.check_speech(self.key, self.may_moderate(room))
+        if action:
+            participant.act(text)
+        else:
+            participant.say(text)
+
+    def may_moderate(self, room: Room) -> bool:
+        """
+        Operators may moderate every room; the member who made a room, that
+        room (unless the server turned owners' moderation off).
+        """
+        if self.operator is not None:
+            return True
+        owner = room.moderation.settings.owner
+        return bool(owner) and owner == self.key and self.server.rooms.owners_moderate
+
+    def login(self, name: str, password: str) -> None:
+        """
+        Check C{name} and C{password} against the operators file, off the
+        reactor thread; the member's lines wait meanwhile.  A few failures
+        in a row slow this connection's next attempts down.
+        """
+        checker = self.server.checker
+        if checker is None:
+            raise ChatError(Code.NOT_PERMITTED, "this server has no operators")
+        if self._logins is None:
+            self._logins = AttemptLimiter(self.clock)
+        credentials = UsernamePassword(name.encode(), password.encode())
+        checking = self._logins.attempt(lambda: checker.requestAvatarId(credentials))
+
+        def succeeded(operator: str) -> None:
+            self.operator = operator
+            self.log.info(
+                "{peer} {nick} logged in as operator {operator}",
+                peer=self.peer,
+                nick=self.nick or "(no nickname yet)",
+                operator=operator,
+            )
+            self.notify(f"you are an operator now ({operator})")
+
+        def failed(failure: Failure) -> None:
+            self.log.info(
+                "{peer} operator login failed: {why}",
+                peer=self.peer,
+                why=type(failure.value).__name__,
+            )
+            if failure.check(CheckerBusyError):
+                reason = "too many operator logins at once; try again in a moment"
+            else:
+                reason = "wrong operator name or password"
+            self.report(ChatError(Code.NOT_PERMITTED, reason))
+
+        checking.addCallbacks(succeeded, failed).addErrback(
+            lambda failure: self.log.failure("operator login", failure)
+        )
+        self._wait_for(checking)
+
+    def removed_from(self, room: Room, why: str, code: Code) -> None:
+        """
+        A moderator put the member out of C{room} (C{why}, e.g. "kicked by
+        teacher").  Out of the default room, its connection is closed, with
+        C{ERROR <code>}; out of another, it goes back to the default room.
+        """
+        participant = self.rooms.get(room.key)
+        if participant is None or self.state is not State.IN_ROOM:
+            return
+        default = self.server.rooms.default
+        if room is default:
+            self.log.info(
+                "{peer} {nick} {why}", peer=self.peer, nick=self.nick, why=why
+            )
+            self.report(ChatError(code, f"you were {why}; goodbye"))
+            self._depart(why)
+            self.close()
+            return
+        self._part(participant, why)
+        self.notify(f"you were {why} (out of {room.name})")
+        if not self.rooms:
+            self._enter(default)
+        elif self.current is participant:
+            self.current = next(iter(self.rooms.values()))
 
     # Leaving
 

@@ -35,6 +35,7 @@ from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 
 from chatproto.events import Event
+from chatproto.moderation import Ban, RoomSettings
 
 # Seconds between two flushes of the batched writer.
 FLUSH_INTERVAL = 0.5
@@ -58,7 +59,19 @@ _SCHEMA = """
 CREATE TABLE rooms (
     key TEXT PRIMARY KEY,
     name TEXT NOT NULL,
-    last_id INTEGER NOT NULL
+    last_id INTEGER NOT NULL,
+    owner TEXT NOT NULL DEFAULT '',
+    topic TEXT NOT NULL DEFAULT '',
+    slow REAL NOT NULL DEFAULT 0
+);
+CREATE TABLE bans (
+    room TEXT NOT NULL,
+    key TEXT NOT NULL,
+    nick TEXT NOT NULL,
+    host TEXT,
+    until REAL,
+    by TEXT NOT NULL,
+    PRIMARY KEY (room, key)
 );
 CREATE TABLE history (
     room TEXT NOT NULL,
@@ -253,13 +266,25 @@ def _migrate_from_v1(
 
 
 @dataclass
-class Loaded:
+class StoredRoom:
     """
-    What a server reads at start-up to go on where it stopped: for each
-    named room (by key), the newest id it ever gave and its newest entries.
+    What the database holds of a room: the newest id it ever gave, its
+    newest entries (oldest first), and its settings.
     """
 
-    rooms: dict[str, tuple[int, list[Event]]] = field(default_factory=dict)
+    last_id: int = 0
+    entries: list[Event] = field(default_factory=list)
+    settings: RoomSettings = field(default_factory=RoomSettings)
+
+
+@dataclass
+class Loaded:
+    """
+    What a server reads at start-up to go on where it stopped: each named
+    room, by key.
+    """
+
+    rooms: dict[str, StoredRoom] = field(default_factory=dict)
 
 
 def load(path: str, rooms: Sequence[tuple[str, str]], count: int) -> Loaded:
@@ -328,13 +353,12 @@ class SQLiteStore:
                 [(key, names.get(key, key), id) for key, id in last.items()],
             )
 
-    def read_room(self, key: str, count: int) -> tuple[int, list[Event]]:
+    def read_room(self, key: str, count: int) -> StoredRoom:
         """
-        The newest id room C{key} ever gave (0 if none), and its newest
-        C{count} entries, oldest first.
+        What is stored of room C{key}, with its newest C{count} entries.
         """
         found = self._connection.execute(
-            "SELECT last_id FROM rooms WHERE key = ?", (key,)
+            "SELECT last_id, owner, topic, slow FROM rooms WHERE key = ?", (key,)
         ).fetchone()
         rows = self._connection.execute(
             "SELECT id, time, kind, args FROM history WHERE room = ? "
@@ -342,8 +366,37 @@ class SQLiteStore:
             (key, count),
         ).fetchall()
         entries = [_event(*row) for row in reversed(rows)]
+        settings = RoomSettings()
+        if found is not None:
+            settings.owner, settings.topic, settings.slow = found[1:]
+            for nick_key, nick, host, ends, by in self._connection.execute(
+                "SELECT key, nick, host, until, by FROM bans WHERE room = ?", (key,)
+            ):
+                settings.bans[nick_key] = Ban(nick, nick_key, host, ends, by)
         last_id = max(found[0] if found else 0, entries[-1].id if entries else 0)
-        return last_id, entries
+        return StoredRoom(last_id, entries, settings)
+
+    def save_settings(self, key: str, name: str, settings: RoomSettings) -> None:
+        """
+        Store room C{key}'s settings (its bans included) in one transaction.
+        """
+        with self._connection:
+            self._connection.execute(
+                "INSERT INTO rooms (key, name, last_id, owner, topic, slow) "
+                "VALUES (?, ?, 0, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET "
+                "owner = excluded.owner, topic = excluded.topic, "
+                "slow = excluded.slow",
+                (key, name, settings.owner, settings.topic, settings.slow),
+            )
+            self._connection.execute("DELETE FROM bans WHERE room = ?", (key,))
+            self._connection.executemany(
+                "INSERT INTO bans (room, key, nick, host, until, by) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (key, ban.key, ban.nick, ban.host, ban.until, ban.by)
+                    for ban in settings.bans.values()
+                ],
+            )
 
     def prune(self, older_than: float) -> int:
         """

@@ -22,6 +22,7 @@ from chatproto.limits import Limits
 from chatproto.metrics import NO_METRICS, Metrics
 from chatproto.motd import HangupService, Motd, MotdError
 from chatproto.names import Registry
+from chatproto.operators import OperatorChecker, Operators, OperatorsFileError
 from chatproto.rooms import DEFAULT_MAX_ROOMS, ROOM_NAMES, Rooms, room_name
 from chatproto.server import ChatServer
 from chatproto.store import DURABILITY_BOUND, HistoryDatabaseError, Loaded, load
@@ -96,6 +97,13 @@ class Options(usage.Options):
             "Rooms that may exist at once.",
         ],
         [
+            "room-owners",
+            None,
+            "yes",
+            "Whether the member who makes a room may moderate it (yes or no); "
+            "operators may moderate every room.",
+        ],
+        [
             "metrics",
             None,
             None,
@@ -119,6 +127,7 @@ class Options(usage.Options):
         super().__init__()
         self["rooms"] = []
         self["motd"] = None
+        self["operators"] = None
         self["history-replay"] = DEFAULT_REPLAY
         self["history-keep"] = None
         # What --history-db holds of the named rooms.
@@ -145,6 +154,16 @@ class Options(usage.Options):
             self["motd"] = Motd(path)
         except MotdError as error:
             raise usage.UsageError(str(error)) from None
+
+    def opt_operators(self, path: str) -> None:
+        """
+        File of operators (one 'NAME HASH' line each; make a line with
+        'python -m chatproto.operators NAME'); SIGHUP re-reads it.
+        """
+        try:
+            self["operators"] = Operators(path)
+        except OperatorsFileError as error:
+            raise usage.UsageError(f"--operators: {error}") from None
 
     def opt_history_replay(self, value: str) -> None:
         """
@@ -173,10 +192,11 @@ class Options(usage.Options):
         self["rooms"] = self["rooms"] or ["lobby"]
         self["room"] = self["rooms"][0]
         _check_room_names(self["rooms"])
-        if self["new-rooms"] not in ("yes", "no"):
-            raise usage.UsageError(
-                f"--new-rooms takes yes or no, not {self['new-rooms']!r}"
-            )
+        for option in ("new-rooms", "room-owners"):
+            if self[option] not in ("yes", "no"):
+                raise usage.UsageError(
+                    f"--{option} takes yes or no, not {self[option]!r}"
+                )
         self["max-rooms"] = _number("max-rooms", int, 1, self["max-rooms"])
         if self["max-rooms"] < len(self["rooms"]):
             raise usage.UsageError(
@@ -274,11 +294,19 @@ class _Banner(Service):
             if self.options["new-rooms"] == "yes"
             else "; no new rooms"
         )
+        operators: Operators | None = self.options["operators"]
+        moderation = (
+            f"{len(operators)} operators from {operators.path}"
+            if operators is not None
+            else "no operators"
+        ) + (", room owners moderate" if self.options["room-owners"] == "yes" else "")
         self.log.info(
             "chatproto {version}: rooms {rooms} on {port}; limits: {limits}; "
-            "MOTD: {motd}; metrics: {metrics}; history: {history}",
+            "MOTD: {motd}; metrics: {metrics}; history: {history}; "
+            "moderation: {moderation}",
             version=__version__,
             rooms=rooms,
+            moderation=moderation,
             port=self.options["port"],
             limits=limits,
             motd=f"{motd.path} ({len(motd.lines())} lines)" if motd else "none",
@@ -287,8 +315,22 @@ class _Banner(Service):
         )
 
 
-def _nothing_to_reload() -> None:
-    _log.info("SIGHUP: nothing to reload (no --motd)")
+def _reloader(options: Options) -> Callable[[], None]:
+    """
+    What SIGHUP re-reads: the message of the day and the operators file.
+    """
+    motd: Motd | None = options["motd"]
+    operators: Operators | None = options["operators"]
+
+    def reload() -> None:
+        if motd is None and operators is None:
+            _log.info("SIGHUP: nothing to reload (no --motd, no --operators)")
+        if motd is not None:
+            motd.reload()
+        if operators is not None:
+            operators.reload()
+
+    return reload
 
 
 class _Shutdown(Service):
@@ -341,12 +383,19 @@ def makeService(options: Options, reactor: Any = None) -> IService:
         strports.service(options["metrics"], metrics_site(prometheus)).setServiceParent(
             service
         )
+    operators: Operators | None = options["operators"]
+    checker = None
+    if operators is not None:
+        # Password checks run on a thread of their own, with the server.
+        checker = OperatorChecker(operators, reactor)
+        checker.setServiceParent(service)
     server = ChatServer(
         Rooms(
             rooms,
             keeper,
             reactor,
             new_rooms=options["new-rooms"] == "yes",
+            owners_moderate=options["room-owners"] == "yes",
             max_rooms=options["max-rooms"],
             replay_count=options["history-replay"],
             metrics=metrics,
@@ -357,10 +406,10 @@ def makeService(options: Options, reactor: Any = None) -> IService:
         reactor,
         metrics=metrics,
         motd=motd.lines if motd else tuple,
+        operators=operators,
+        checker=checker,
     )
-    HangupService(
-        motd.reload if motd else _nothing_to_reload, reactor
-    ).setServiceParent(service)
+    HangupService(_reloader(options), reactor).setServiceParent(service)
     # Services stop in reverse order: the ports close first, so nobody new
     # arrives while the members are told goodbye; the history is written
     # and its database closed last.  It opens before the ports.

@@ -17,7 +17,7 @@ from chatproto.limits import Limits
 from chatproto.metrics import NO_METRICS, Metrics
 from chatproto.protocol import ChatProtocol
 from chatproto.room import Room
-from chatproto.rooms import MemoryHistories, Rooms
+from chatproto.rooms import MemoryRoomStore, Rooms
 from chatproto.server import ChatServer
 from chatproto.session import MemberSession
 
@@ -76,6 +76,9 @@ def line_factory(
     replay: int = 0,
     metrics: Metrics = NO_METRICS,
     motd: Callable[[], Sequence[str]] = tuple,
+    owners_moderate: bool = True,
+    operators: Any = None,
+    checker: Any = None,
     **limits: Any,
 ) -> ChatFactory:
     """
@@ -86,10 +89,11 @@ def line_factory(
         Rooms(
             rooms,
             # first_id(0, 0.0) is 0 on a fake clock: ids start at 1.
-            MemoryHistories(now=clock.seconds),
+            MemoryRoomStore(now=clock.seconds),
             clock,
             new_rooms=new_rooms,
             max_rooms=max_rooms,
+            owners_moderate=owners_moderate,
             replay_count=replay,
             metrics=metrics,
             now=clock.seconds,
@@ -99,6 +103,8 @@ def line_factory(
         clock,
         metrics=metrics,
         motd=motd,
+        operators=operators,
+        checker=checker,
     )
     return ChatFactory(server)
 
@@ -117,6 +123,9 @@ class Server:
         rooms: Sequence[str] = ("lobby",),
         new_rooms: bool = True,
         max_rooms: int = 100,
+        owners_moderate: bool = True,
+        operators: Any = None,
+        checker: Any = None,
         **limits: Any,
     ) -> None:
         self.clock = Clock()
@@ -129,6 +138,9 @@ class Server:
             replay,
             metrics,
             motd,
+            owners_moderate,
+            operators,
+            checker,
             **{"rate": 0, **limits},
         )
         self.server = self.factory.server

@@ -140,8 +140,13 @@ class SocketClient:
     A blocking socket client with bounded waits, as written in class.
     """
 
-    def __init__(self, port: int, tls: ssl.SSLContext | None = None) -> None:
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
+    def __init__(
+        self, port: int, tls: ssl.SSLContext | None = None, source: str = ""
+    ) -> None:
+        # source: another loopback address (127.0.0.2, ...) to come from.
+        self.sock = socket.create_connection(
+            ("127.0.0.1", port), timeout=TIMEOUT, source_address=(source, 0)
+        )
         if tls is not None:
             self.sock = tls.wrap_socket(self.sock, server_hostname="localhost")
         self.buffer = b""

@@ -14,7 +14,7 @@ from twisted.python.failure import Failure
 
 from chatproto.history import History, MemoryHistory
 from chatproto.limits import Limits
-from chatproto.rooms import MemoryHistories, Rooms
+from chatproto.rooms import MemoryRoomStore, Rooms
 from chatproto.server import ChatServer
 from chatproto.session import CLOSE_GRACE, MemberSession, State
 
@@ -66,13 +66,16 @@ class SlowHistories:
     """
 
     def __init__(self) -> None:
-        self.waiting: list[Deferred[History]] = []
+        self.waiting: list[Deferred[tuple[History, None]]] = []
 
-    def open(self, key: str, name: str) -> Deferred[History]:
+    def open(self, key: str, name: str) -> Deferred[tuple[History, None]]:
         if key == "lobby":
-            return succeed(MemoryHistory())
+            return succeed((MemoryHistory(), None))
         self.waiting.append(Deferred())
         return self.waiting[-1]
+
+    def save(self, key: str, name: str, settings: object) -> None:
+        pass
 
     def release(self, key: str, history: History) -> bool:
         return True
@@ -82,7 +85,7 @@ def make_server(histories: Any = None, **limits: Any) -> tuple[ChatServer, Clock
     clock = Clock()
     rooms = Rooms(
         ["lobby"],
-        histories or MemoryHistories(clock.seconds),
+        histories or MemoryRoomStore(clock.seconds),
         clock,
         schedule=lambda call: clock.callLater(0, call),
     )
@@ -154,7 +157,7 @@ def test_lines_wait_while_a_room_is_read_from_disk() -> None:
     assert front.paused
     assert front.lines() == []
     [opening] = histories.waiting
-    opening.callback(MemoryHistory())
+    opening.callback((MemoryHistory(), None))
     clock.advance(0)
     assert not front.paused
     lines = front.lines()
@@ -170,7 +173,7 @@ def test_two_members_opening_one_room_get_the_same_room() -> None:
     alice.line_received("/join physics")
     bob.line_received("/join PHYSICS")
     [opening] = histories.waiting  # read once
-    opening.callback(MemoryHistory())
+    opening.callback((MemoryHistory(), None))
     assert alice.current is not None and bob.current is not None
     assert alice.current.room is bob.current.room
 

@@ -19,6 +19,7 @@ from twisted.internet.task import Clock, deferLater
 from chatproto.events import Event
 from chatproto.history import MemoryHistory
 from chatproto.keeper import DAY, PRUNE_INTERVAL, HistoryKeeper, first_id
+from chatproto.moderation import Ban, RoomSettings
 from chatproto.room import Room
 from chatproto.store import (
     APPLICATION_ID,
@@ -28,6 +29,7 @@ from chatproto.store import (
     HistoryDatabaseError,
     Lock,
     SQLiteStore,
+    StoredRoom,
     connect,
     load,
 )
@@ -59,7 +61,8 @@ NAMES = {"lobby": "lobby", "physics": "Physics"}
 def read(
     path: str | Path, key: str = "lobby", count: int = 10
 ) -> tuple[int, list[Event]]:
-    return load(str(path), [LOBBY, (key, NAMES.get(key, key))], count).rooms[key]
+    stored = load(str(path), [LOBBY, (key, NAMES.get(key, key))], count).rooms[key]
+    return stored.last_id, stored.entries
 
 
 # Start-up
@@ -69,7 +72,7 @@ def test_a_new_database_is_created_empty_in_wal_mode_and_marked_ours(
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "history.db"
-    assert load(str(path), [LOBBY], 10).rooms == {"lobby": (0, [])}
+    assert load(str(path), [LOBBY], 10).rooms == {"lobby": StoredRoom()}
     with sqlite3.connect(path) as connection:
         [mode] = connection.execute("PRAGMA journal_mode").fetchone()
         [application_id] = connection.execute("PRAGMA application_id").fetchone()
@@ -201,10 +204,28 @@ def test_a_database_of_the_previous_release_becomes_the_default_rooms(
             "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
         ).fetchall()
         [application_id] = connection.execute("PRAGMA application_id").fetchone()
-    assert tables == [("history",), ("rooms",)]
+    assert tables == [("bans",), ("history",), ("rooms",)]
     assert application_id == APPLICATION_ID
     # Once migrated, it opens as it is.
     assert read(path)[0] == last_id
+
+
+def test_settings_and_bans_round_trip(tmp_path: Path) -> None:
+    path = str(tmp_path / "history.db")
+    store = SQLiteStore(connect(path))
+    settings = RoomSettings(owner="zoë", topic="Waves, chapter 3", slow=30.0)
+    settings.bans["bob"] = Ban("Bob", "bob", "192.0.2.7", 1_800_000_000.5, "zoë")
+    settings.bans["eve"] = Ban("Eve", "eve", None, None, "teacher")
+    store.save_settings("physics", "Physics", settings)
+    store.write([("physics", entry(1))], NAMES)
+    del settings.bans["eve"]
+    settings.topic = "Optics"
+    store.save_settings("physics", "Physics", settings)  # replaces
+    store.close()
+    stored = load(path, [LOBBY, ("physics", "Physics")], 10).rooms["physics"]
+    assert stored.settings == settings
+    assert stored.last_id == 1
+    assert load(path, [LOBBY], 10).rooms["lobby"].settings == RoomSettings()
 
 
 def test_ids_after_a_restart_are_above_every_id_given_before() -> None:
@@ -326,7 +347,7 @@ def test_keeper_prunes_every_rooms_memory_tail_every_hour() -> None:
     clock.advance(10 * DAY)
     keeper = HistoryKeeper(keep_days=2, reactor=clock, now=clock.seconds)
     rooms = [
-        Room(name, history=keeper.open(name, name).result, now=clock.seconds)
+        Room(name, history=keeper.open(name, name).result[0], now=clock.seconds)
         for name in ("lobby", "physics")
     ]
     for room in rooms:
@@ -347,7 +368,8 @@ def test_a_room_without_a_database_starts_its_ids_at_the_time() -> None:
     clock = Clock()
     clock.advance(1_700_000_000)
     keeper = HistoryKeeper(reactor=clock, now=clock.seconds)
-    history = keeper.open("physics", "physics").result
+    history, settings = keeper.open("physics", "physics").result
+    assert settings is None  # a new room
     assert history.last_id == 1_700_000_000_000
 
 
@@ -369,7 +391,7 @@ async def test_writes_happen_on_the_store_thread_not_the_reactor(
         write(self, *args)
 
     keeper = HistoryKeeper(load(path, [LOBBY], 10), path=path)
-    room = Room("lobby", history=keeper.open("lobby", "lobby").result)
+    room = Room("lobby", history=keeper.open("lobby", "lobby").result[0])
     SQLiteStore.write = spying_write  # type: ignore[method-assign]
     try:
         keeper.privilegedStartService()
@@ -400,7 +422,7 @@ async def test_a_stored_room_is_read_back_on_the_store_thread(tmp_path: Path) ->
     keeper.startService()
     try:
         opening = keeper.open("physics", "Physics")
-        history = await opening
+        history, _ = await opening
         assert [e.id for e in history.recent(10)] == [2, 3]
         assert history.last_id >= 3
         room = Room("Physics", "physics", history=history)
