@@ -36,6 +36,10 @@
  * Then print "RESULT {json}" (with --interactive, then wait for EOF on stdin
  * before exiting, so the runner can stop the server first).
  *
+ * deliveries_per_s is the rate from the first send until the senders stop
+ * (a server that sits on the last messages shows in the latency and in
+ * drain_s, not in the rate).
+ *
  * Every member checks every MSG (PRIVMSG): per sender it expects the next
  * sequence number (exactly once, in order, nothing missing at the end).
  * Latency is CLOCK_MONOTONIC at recv() minus the time stamp carried in the
@@ -102,6 +106,8 @@ static int next_conn, in_flight, joined, connect_fail, hs_fail, disconnects;
 static uint64_t total_joins, leaves, errors_rx, foreign, gaps, backs;
 static uint64_t delivered, echoes, pings, sent_total, bytes_rx;
 static int64_t t0, t_last_join, t_settled, t_send0, t_send_end, t_last_deliv;
+static int64_t t_drain0;          /* the senders stopped */
+static uint64_t delivered_send;   /* deliveries before that */
 static int64_t last_progress, next_due, sched_lag_max;
 static uint64_t late_sends, rate_k;
 static char *scratch;
@@ -542,6 +548,11 @@ static void rate_tick(int64_t now) {
 static void print_json(const char *tag, const char *status, double gen_cpu_join,
                        double gen_cpu_send) {
     double send_s = t_last_deliv > t_send0 && t_send0 ? (t_last_deliv - t_send0) / 1e9 : 0;
+    /* The rate while the senders send, so that a slow drain (a server that
+     * sits on the last messages) shows in the latency, not in the rate. */
+    double rate_s = t_drain0 > t_send0 && t_send0 ? (t_drain0 - t_send0) / 1e9 : 0;
+    double rate = rate_s > 0 ? delivered_send / rate_s : send_s > 0 ? delivered / send_s : 0;
+    double drain_s = t_drain0 && t_last_deliv > t_drain0 ? (t_last_deliv - t_drain0) / 1e9 : 0;
     uint64_t others = joined > 0 ? (uint64_t)joined - 1 : 0;
     printf("%s {\"status\": \"%s\", \"detail\": \"%s\", \"proto\": \"%s\", "
            "\"members\": %d, "
@@ -549,7 +560,7 @@ static void print_json(const char *tag, const char *status, double gen_cpu_join,
            "\"disconnects\": %d, \"join_s\": %.6f, \"settle_s\": %.6f, "
            "\"hs_p50_ms\": %.3f, \"hs_p99_ms\": %.3f, \"hs_max_ms\": %.3f, "
            "\"sent\": %llu, \"deliveries\": %llu, \"expected_deliveries\": %llu, "
-           "\"send_s\": %.6f, \"deliveries_per_s\": %.1f, "
+           "\"send_s\": %.6f, \"drain_s\": %.6f, \"deliveries_per_s\": %.1f, "
            "\"lat_p50_us\": %.0f, \"lat_p99_us\": %.0f, \"lat_p999_us\": %.0f, "
            "\"lat_max_us\": %.0f, \"lat_mean_us\": %.1f, "
            "\"gaps\": %llu, \"backs\": %llu, \"foreign\": %llu, \"leaves\": %llu, "
@@ -562,7 +573,7 @@ static void print_json(const char *tag, const char *status, double gen_cpu_join,
            t_settled > t0 ? (t_settled - t0) / 1e9 : 0, hist_q(hist_hs, 0.5) / 1e3,
            hist_q(hist_hs, 0.99) / 1e3, hs_max / 1e6, (unsigned long long)sent_total,
            (unsigned long long)delivered, (unsigned long long)(sent_total * others), send_s,
-           send_s > 0 ? delivered / send_s : 0, hist_q(hist_lat, 0.5),
+           drain_s, rate, hist_q(hist_lat, 0.5),
            hist_q(hist_lat, 0.99), hist_q(hist_lat, 0.999), lat_max / 1e3,
            delivered ? lat_sum / delivered / 1e3 : 0, (unsigned long long)gaps,
            (unsigned long long)backs, (unsigned long long)foreign,
@@ -692,7 +703,11 @@ int main(int argc, char **argv) {
                 for (int s = 0; s < o_senders; s++)
                     if (senders[s].sent < o_messages) done = 0;
             }
-            if (done) phase = PH_DRAIN;
+            if (done) {
+                phase = PH_DRAIN;
+                t_drain0 = now;
+                delivered_send = delivered;
+            }
         }
         if (phase == PH_DRAIN && delivered >= sent_total * ((uint64_t)joined - 1) &&
             (o_proto == PROTO_IRC || echoes >= sent_total)) {
