@@ -21,9 +21,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-# Members all join one channel; loadgen.c's --proto irc uses the same name.
-CHANNEL = "#bench"
-
 
 @dataclass(frozen=True)
 class Peer:
