@@ -94,7 +94,7 @@ class Scenario:
 def scenarios(quick: bool) -> list[Scenario]:
     q = quick
     flat = 2.0 if q else 4.0
-    steady = 6  # seconds at a fixed rate: p99 of 36,000+ samples
+    steady = 6  # seconds at a fixed rate: p99 of 59,000+ samples
     storm = 2000 if q else 5000
     idle = 2000 if q else 10000
     return [
