@@ -4,27 +4,46 @@
  * Built by benchmarks/run.py (gcc -O2); usable by hand too:
  *
  *   loadgen --port 7000 --members 100 --senders 10 --duration 5
+ *   loadgen --proto irc --port 6667 --members 100 --senders 10 --duration 5
+ *
+ * Two protocols (--proto):
+ *   chat    chatproto's line protocol (docs/protocol.rst); the server echoes
+ *           a member's message back to it.
+ *   irc     RFC 1459/2812 client: NICK/USER, wait for 001, JOIN #bench, wait
+ *           for 366 (end of NAMES), PRIVMSG #bench :<text>; PING is answered
+ *           with PONG. IRC servers do not echo a message to its sender.
+ * So that every server is measured alike, a delivery is a message received by
+ * a member other than its sender: chatproto's echo is read and checked (it
+ * must arrive, in order) but is neither a delivery nor a latency sample.
  *
  * Phases:
  *   join    N members connect (at most --concurrency handshakes in flight, a
- *           handshake being connect() .. USERS received) and go through
- *           NICK / <nick> / WELCOME / JOIN / USERS (docs/protocol.rst).
- *           Failed connects are counted, never retried.
+ *           handshake being connect() .. USERS or 366 received) and go
+ *           through NICK / <nick> / WELCOME / JOIN / USERS (chat) or
+ *           NICK+USER / 001 / JOIN / 366 (irc). Failed connects are
+ *           counted, never retried.
  *   settle  wait until every JOIN broadcast has arrived (N(N+1)/2 JOIN lines
- *           in total), so that the send phase measures messages only.
+ *           in total, a member's own included), so that the send phase
+ *           measures messages only.
  *           With --interactive: print "SETTLED {json}" and wait for a line
  *           on stdin (the runner samples server RSS/CPU meanwhile).
  *   send    members 0..S-1 send "<seq> <t_ns> xxx..." lines, either flat out
  *           with at most --window messages per sender not yet delivered to
- *           every member, or at a fixed total --rate (messages/s), for
+ *           every other member, or at a fixed total --rate (messages/s), for
  *           --duration seconds or --messages messages per sender.
- *   drain   wait until every member got every message.
+ *   drain   wait until every member got every message (and, for chat, every
+ *           sender its echoes).
  * Then print "RESULT {json}" (with --interactive, then wait for EOF on stdin
  * before exiting, so the runner can stop the server first).
  *
- * Every member checks every MSG: per sender it expects the next sequence
- * number (exactly once, in order, nothing missing at the end). Latency is
- * CLOCK_MONOTONIC at recv() minus the time stamp carried in the message.
+ * deliveries_per_s is the rate from the first send until the senders stop
+ * (a server that sits on the last messages shows in the latency and in
+ * drain_s, not in the rate).
+ *
+ * Every member checks every MSG (PRIVMSG): per sender it expects the next
+ * sequence number (exactly once, in order, nothing missing at the end).
+ * Latency is CLOCK_MONOTONIC at recv() minus the time stamp carried in the
+ * message.
  * The whole run is bounded by --timeout and by --stall (no byte received).
  */
 #define _GNU_SOURCE
@@ -47,6 +66,9 @@
 enum { ST_FREE, ST_CONNECTING, ST_WAIT_NICK, ST_WAIT_WELCOME, ST_WAIT_USERS,
        ST_READY, ST_DEAD };
 enum { PH_JOIN, PH_SETTLE, PH_SEND, PH_DRAIN, PH_DONE };
+enum { PROTO_CHAT, PROTO_IRC };
+
+#define CHANNEL "#bench"
 
 #define CHUNK (64 * 1024)
 #define ID_TIMER 0xFFFFFFFFu
@@ -71,7 +93,7 @@ typedef struct {
 
 /* ---- options ---- */
 static int o_port, o_members = 100, o_senders = 10, o_conc = 200, o_window = 16;
-static int o_size = 48, o_interactive;
+static int o_size = 48, o_interactive, o_proto = PROTO_CHAT;
 static double o_duration, o_rate, o_timeout = 120, o_stall = 30;
 static uint64_t o_messages = UINT64_MAX;
 
@@ -82,8 +104,10 @@ static uint32_t *expect;          /* members x senders: next expected seq */
 static int epfd, tfd = -1, phase = PH_JOIN;
 static int next_conn, in_flight, joined, connect_fail, hs_fail, disconnects;
 static uint64_t total_joins, leaves, errors_rx, foreign, gaps, backs;
-static uint64_t delivered, sent_total, bytes_rx;
+static uint64_t delivered, echoes, pings, sent_total, bytes_rx;
 static int64_t t0, t_last_join, t_settled, t_send0, t_send_end, t_last_deliv;
+static int64_t t_drain0;          /* the senders stopped */
+static uint64_t delivered_send;   /* deliveries before that */
 static int64_t last_progress, next_due, sched_lag_max;
 static uint64_t late_sends, rate_k;
 static char *scratch;
@@ -241,15 +265,27 @@ static void on_connected(int i) {
         kill_conn(i, 0);
         return;
     }
-    c->state = ST_WAIT_NICK;
     ep_mod(i, EPOLLIN, EPOLL_CTL_MOD);
+    if (o_proto == PROTO_IRC) {
+        char reg[96];
+        int n = snprintf(reg, sizeof reg, "NICK m%d\r\nUSER m%d 0 * :m%d\r\n", i, i, i);
+        c->state = ST_WAIT_WELCOME;
+        conn_write(i, reg, (size_t)n);
+    } else {
+        c->state = ST_WAIT_NICK;
+    }
 }
 
 static void send_batch(int s, uint64_t count, int64_t ts) {
     static char buf[MAXWIN * 160];
     size_t off = 0;
     sender_t *sd = &senders[s];
+    static const char irc_head[] = "PRIVMSG " CHANNEL " :";
     while (count--) {
+        if (o_proto == PROTO_IRC) {
+            memcpy(buf + off, irc_head, sizeof irc_head - 1);
+            off += sizeof irc_head - 1;
+        }
         int n = snprintf(buf + off, 64, "%llu %lld ", (unsigned long long)sd->sent,
                          (long long)ts);
         off += (size_t)n;
@@ -257,6 +293,7 @@ static void send_batch(int s, uint64_t count, int64_t ts) {
         if (pad < 1) pad = 1;
         memset(buf + off, 'x', (size_t)pad);
         off += (size_t)pad;
+        if (o_proto == PROTO_IRC) buf[off++] = '\r';
         buf[off++] = '\n';
         sd->sent++;
         sent_total++;
@@ -276,46 +313,67 @@ static void window_refill(int s, int64_t now) {
     if (room > 0) send_batch(s, room, now_ns());
 }
 
-static void on_msg(int m, const char *p, const char *e, int64_t now) {
-    /* p points after "MSG " */
-    if (p >= e || *p != 'm') { foreign++; fail("unexpected MSG %s%ld", "", 0); return; }
-    p++;
+/* The sender index of nickname [p, e) ("m<i>", i < --senders), or -1. */
+static int sender_of(const char *p, const char *e) {
+    if (e - p < 2 || e - p > 11 || *p != 'm') return -1;
     uint32_t s = 0;
-    while (p < e && *p >= '0' && *p <= '9') s = s * 10 + (uint32_t)(*p++ - '0');
-    if (p >= e || *p != ' ' || s >= (uint32_t)o_senders) {
+    for (p++; p < e; p++) {
+        if (*p < '0' || *p > '9') return -1;
+        s = s * 10 + (uint32_t)(*p - '0');
+    }
+    return s < (uint32_t)o_senders ? (int)s : -1;
+}
+
+/* Member m received text [p, e) ("<seq> <t_ns> xxx...") from nickname [n, ne). */
+static void on_msg(int m, const char *n, const char *ne, const char *p, const char *e,
+                   int64_t now) {
+    int s = sender_of(n, ne);
+    if (s < 0) {
         foreign++;
-        fail("MSG from a non-sender %s%ld", "", 0);
+        if (!first_fail[0])
+            snprintf(first_fail, sizeof first_fail, "member m%d: message from %.*s",
+                     m, (int)(ne - n > 40 ? 40 : ne - n), n);
         return;
     }
-    p++;
+    int echo = s == m;
+    if (echo && o_proto == PROTO_IRC) {
+        foreign++;
+        fail("the IRC server echoed a message to its sender m%s%ld", "", m);
+        return;
+    }
     uint64_t seq = 0;
     while (p < e && *p >= '0' && *p <= '9') seq = seq * 10 + (uint64_t)(*p++ - '0');
     p++;
     int64_t ts = 0;
     while (p < e && *p >= '0' && *p <= '9') ts = ts * 10 + (*p++ - '0');
-    uint32_t *ex = &expect[(size_t)m * (size_t)o_senders + s];
+    uint32_t *ex = &expect[(size_t)m * (size_t)o_senders + (size_t)s];
     if (seq != *ex) {
         if (seq > *ex) gaps++; else backs++;
         if (!first_fail[0])
             snprintf(first_fail, sizeof first_fail,
-                     "member m%d: from m%u got seq %llu, expected %u", m, s,
+                     "member m%d: from m%d got seq %llu, expected %u", m, s,
                      (unsigned long long)seq, *ex);
     }
     *ex = (uint32_t)seq + 1;
+    t_last_deliv = now;
+    if (echo) {  /* read and checked, but not a delivery: IRC has none */
+        echoes++;
+        return;
+    }
     conns[m].msgs++;
     delivered++;
-    t_last_deliv = now;
     int64_t lat = now - ts;
     hist_add(hist_lat, lat);
     lat_sum += (double)lat;
     if (lat > lat_max) lat_max = lat;
     if (o_rate == 0) {
         sender_t *sd = &senders[s];
+        uint32_t others = (uint32_t)joined - 1;
         if (seq >= sd->acked && seq < sd->sent) {
             uint32_t *slot = &sd->ring[seq % (uint64_t)o_window];
-            if (++*slot >= (uint32_t)joined && seq == sd->acked) {
+            if (++*slot >= others && seq == sd->acked) {
                 while (sd->acked < sd->sent &&
-                       sd->ring[sd->acked % (uint64_t)o_window] >= (uint32_t)joined) {
+                       sd->ring[sd->acked % (uint64_t)o_window] >= others) {
                     sd->ring[sd->acked % (uint64_t)o_window] = 0;
                     sd->acked++;
                 }
@@ -325,23 +383,40 @@ static void on_msg(int m, const char *p, const char *e, int64_t now) {
     }
 }
 
-static void on_line(int i, const char *s, size_t len, int64_t now) {
+static void handshake_done(int i, int64_t now) {
     conn_t *c = &conns[i];
-    if (len && s[len - 1] == '\r') len--;
+    c->state = ST_READY;
+    in_flight--;
+    joined++;
+    t_last_join = now;
+    int64_t hs = now - c->t_start;
+    hist_add(hist_hs, hs);
+    if (hs > hs_max) hs_max = hs;
+}
+
+static void got_error(int i, const char *what) {
+    errors_rx++;
+    if (!first_fail[0])
+        snprintf(first_fail, sizeof first_fail, "member m%d got %s", i, what);
+    if (conns[i].state < ST_READY) {
+        hs_fail++;
+        kill_conn(i, 0);
+    }
+}
+
+static void on_chat_line(int i, const char *s, size_t len, int64_t now) {
+    conn_t *c = &conns[i];
     const char *e = s + len;
     if (len > 4 && memcmp(s, "MSG ", 4) == 0) {
-        on_msg(i, s + 4, e, now);
+        const char *n = s + 4, *ne = memchr(n, ' ', (size_t)(e - n));
+        if (!ne) ne = e;
+        on_msg(i, n, ne, ne < e ? ne + 1 : e, e, now);
     } else if (len > 5 && memcmp(s, "JOIN ", 5) == 0) {
         total_joins++;
     } else if (len > 6 && memcmp(s, "LEAVE ", 6) == 0) {
         leaves++;
     } else if (len >= 5 && memcmp(s, "ERROR", 5) == 0) {
-        errors_rx++;
-        fail("member m%ld got an ERROR line", "", i);
-        if (c->state < ST_READY) {
-            hs_fail++;
-            kill_conn(i, 0);
-        }
+        got_error(i, "an ERROR line");
     } else if (c->state == ST_WAIT_NICK && len == 4 && memcmp(s, "NICK", 4) == 0) {
         char nick[32];
         int n = snprintf(nick, sizeof nick, "m%d\n", i);
@@ -350,15 +425,67 @@ static void on_line(int i, const char *s, size_t len, int64_t now) {
     } else if (c->state == ST_WAIT_WELCOME && len > 8 && memcmp(s, "WELCOME ", 8) == 0) {
         c->state = ST_WAIT_USERS;
     } else if (c->state == ST_WAIT_USERS && len >= 5 && memcmp(s, "USERS", 5) == 0) {
-        c->state = ST_READY;
-        in_flight--;
-        joined++;
-        t_last_join = now;
-        int64_t hs = now - c->t_start;
-        hist_add(hist_hs, hs);
-        if (hs > hs_max) hs_max = hs;
+        handshake_done(i, now);
     }
     /* anything else: ignored, as the protocol asks */
+}
+
+/* One IRC line: [":" prefix " "] command [" " params]. */
+static void on_irc_line(int i, const char *s, size_t len, int64_t now) {
+    conn_t *c = &conns[i];
+    const char *e = s + len, *nick = s, *nick_end = s;
+    if (len && *s == ':') {
+        const char *sp = memchr(s, ' ', len);
+        if (!sp) return;
+        nick = s + 1;
+        for (nick_end = nick; nick_end < sp && *nick_end != '!'; nick_end++) {
+        }
+        s = sp + 1;
+    }
+    const char *cmd = s, *cmd_end = memchr(s, ' ', (size_t)(e - s));
+    if (!cmd_end) cmd_end = e;
+    size_t cl = (size_t)(cmd_end - cmd);
+    const char *args = cmd_end < e ? cmd_end + 1 : e;
+    if (cl == 7 && memcmp(cmd, "PRIVMSG", 7) == 0) {
+        const char *text = memchr(args, ':', (size_t)(e - args));
+        on_msg(i, nick, nick_end, text ? text + 1 : e, e, now);
+    } else if (cl == 4 && memcmp(cmd, "JOIN", 4) == 0) {
+        total_joins++;
+    } else if ((cl == 4 && memcmp(cmd, "PART", 4) == 0) ||
+               (cl == 4 && memcmp(cmd, "QUIT", 4) == 0) ||
+               (cl == 4 && memcmp(cmd, "KICK", 4) == 0)) {
+        leaves++;
+    } else if (cl == 4 && memcmp(cmd, "PING", 4) == 0) {
+        char pong[600];
+        int n = snprintf(pong, sizeof pong, "PONG %.*s\r\n", (int)(e - args), args);
+        pings++;
+        conn_write(i, pong, (size_t)n);
+    } else if (cl == 5 && memcmp(cmd, "ERROR", 5) == 0) {
+        got_error(i, "an ERROR line");
+    } else if (cl == 3 && cmd[0] >= '0' && cmd[0] <= '9') {
+        int code = (cmd[0] - '0') * 100 + (cmd[1] - '0') * 10 + (cmd[2] - '0');
+        if (code == 1 && c->state == ST_WAIT_WELCOME) {
+            static const char join[] = "JOIN " CHANNEL "\r\n";
+            c->state = ST_WAIT_USERS;
+            conn_write(i, join, sizeof join - 1);
+        } else if (code == 366 && c->state == ST_WAIT_USERS) {
+            handshake_done(i, now);
+        } else if (code >= 400 && code < 600 && code != 422) {
+            /* 422: no MOTD, harmless; any other error numeric is a failure */
+            char what[32];
+            snprintf(what, sizeof what, "error numeric %d", code);
+            got_error(i, what);
+        }
+    }
+    /* anything else (NOTICE, 002-005, LUSERS, MOTD, NAMES): ignored */
+}
+
+static void on_line(int i, const char *s, size_t len, int64_t now) {
+    if (len && s[len - 1] == '\r') len--;
+    if (o_proto == PROTO_IRC)
+        on_irc_line(i, s, len, now);
+    else
+        on_chat_line(i, s, len, now);
 }
 
 static void on_readable(int i) {
@@ -421,30 +548,38 @@ static void rate_tick(int64_t now) {
 static void print_json(const char *tag, const char *status, double gen_cpu_join,
                        double gen_cpu_send) {
     double send_s = t_last_deliv > t_send0 && t_send0 ? (t_last_deliv - t_send0) / 1e9 : 0;
-    uint64_t n = (uint64_t)joined;
-    printf("%s {\"status\": \"%s\", \"detail\": \"%s\", \"members\": %d, "
+    /* The rate while the senders send, so that a slow drain (a server that
+     * sits on the last messages) shows in the latency, not in the rate. */
+    double rate_s = t_drain0 > t_send0 && t_send0 ? (t_drain0 - t_send0) / 1e9 : 0;
+    double rate = rate_s > 0 ? delivered_send / rate_s : send_s > 0 ? delivered / send_s : 0;
+    double drain_s = t_drain0 && t_last_deliv > t_drain0 ? (t_last_deliv - t_drain0) / 1e9 : 0;
+    uint64_t others = joined > 0 ? (uint64_t)joined - 1 : 0;
+    printf("%s {\"status\": \"%s\", \"detail\": \"%s\", \"proto\": \"%s\", "
+           "\"members\": %d, "
            "\"joined\": %d, \"connect_failures\": %d, \"handshake_failures\": %d, "
            "\"disconnects\": %d, \"join_s\": %.6f, \"settle_s\": %.6f, "
            "\"hs_p50_ms\": %.3f, \"hs_p99_ms\": %.3f, \"hs_max_ms\": %.3f, "
            "\"sent\": %llu, \"deliveries\": %llu, \"expected_deliveries\": %llu, "
-           "\"send_s\": %.6f, \"deliveries_per_s\": %.1f, "
+           "\"send_s\": %.6f, \"drain_s\": %.6f, \"deliveries_per_s\": %.1f, "
            "\"lat_p50_us\": %.0f, \"lat_p99_us\": %.0f, \"lat_p999_us\": %.0f, "
            "\"lat_max_us\": %.0f, \"lat_mean_us\": %.1f, "
            "\"gaps\": %llu, \"backs\": %llu, \"foreign\": %llu, \"leaves\": %llu, "
            "\"errors\": %llu, \"joins_rx\": %llu, \"bytes_rx\": %llu, "
+           "\"echoes\": %llu, \"pings\": %llu, "
            "\"sched_lag_max_us\": %.0f, \"late_sends\": %llu, "
            "\"gen_cpu_join_s\": %.3f, \"gen_cpu_send_s\": %.3f}\n",
-           tag, status, first_fail, o_members, joined, connect_fail, hs_fail, disconnects,
+           tag, status, first_fail, o_proto == PROTO_IRC ? "irc" : "chat", o_members, joined, connect_fail, hs_fail, disconnects,
            t_last_join > t0 ? (t_last_join - t0) / 1e9 : 0,
            t_settled > t0 ? (t_settled - t0) / 1e9 : 0, hist_q(hist_hs, 0.5) / 1e3,
            hist_q(hist_hs, 0.99) / 1e3, hs_max / 1e6, (unsigned long long)sent_total,
-           (unsigned long long)delivered, (unsigned long long)(sent_total * n), send_s,
-           send_s > 0 ? delivered / send_s : 0, hist_q(hist_lat, 0.5),
+           (unsigned long long)delivered, (unsigned long long)(sent_total * others), send_s,
+           drain_s, rate, hist_q(hist_lat, 0.5),
            hist_q(hist_lat, 0.99), hist_q(hist_lat, 0.999), lat_max / 1e3,
            delivered ? lat_sum / delivered / 1e3 : 0, (unsigned long long)gaps,
            (unsigned long long)backs, (unsigned long long)foreign,
            (unsigned long long)leaves, (unsigned long long)errors_rx,
            (unsigned long long)total_joins, (unsigned long long)bytes_rx,
+           (unsigned long long)echoes, (unsigned long long)pings,
            sched_lag_max / 1e3, (unsigned long long)late_sends, gen_cpu_join,
            gen_cpu_send);
     fflush(stdout);
@@ -457,8 +592,9 @@ static void wait_stdin_line(void) {
 
 static void usage(void) {
     fprintf(stderr,
-            "usage: loadgen --port P [--members N] [--senders S] [--concurrency C]\n"
-            "  [--duration SEC] [--messages PER_SENDER] [--window W | --rate MSG_PER_S]\n"
+            "usage: loadgen --port P [--proto chat|irc] [--members N] [--senders S]\n"
+            "  [--concurrency C] [--duration SEC] [--messages PER_SENDER]\n"
+            "  [--window W | --rate MSG_PER_S]\n"
             "  [--size TEXT_BYTES] [--timeout SEC] [--stall SEC] [--interactive]\n");
     exit(2);
 }
@@ -480,9 +616,13 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--timeout")) o_timeout = atof(v);
         else if (!strcmp(a, "--stall")) o_stall = atof(v);
         else if (!strcmp(a, "--messages")) o_messages = strtoull(v, NULL, 10);
+        else if (!strcmp(a, "--proto") && !strcmp(v, "chat")) o_proto = PROTO_CHAT;
+        else if (!strcmp(a, "--proto") && !strcmp(v, "irc")) o_proto = PROTO_IRC;
         else usage();
     }
+    /* senders need another member to deliver to */
     if (o_port <= 0 || o_members <= 0 || o_senders < 0 || o_senders > o_members ||
+        (o_senders > 0 && o_members < 2) ||
         o_conc <= 0 || o_window <= 0 || o_window > MAXWIN || o_size < 1 || o_size > 100)
         usage();
     struct rlimit rl;
@@ -563,9 +703,14 @@ int main(int argc, char **argv) {
                 for (int s = 0; s < o_senders; s++)
                     if (senders[s].sent < o_messages) done = 0;
             }
-            if (done) phase = PH_DRAIN;
+            if (done) {
+                phase = PH_DRAIN;
+                t_drain0 = now;
+                delivered_send = delivered;
+            }
         }
-        if (phase == PH_DRAIN && delivered >= sent_total * (uint64_t)joined) {
+        if (phase == PH_DRAIN && delivered >= sent_total * ((uint64_t)joined - 1) &&
+            (o_proto == PROTO_IRC || echoes >= sent_total)) {
             phase = PH_DONE;
             break;
         }
@@ -607,7 +752,8 @@ int main(int argc, char **argv) {
         for (int m = 0; m < o_members; m++) {
             if (conns[m].state != ST_READY) continue;
             for (int s = 0; s < o_senders; s++)
-                if (expect[(size_t)m * (size_t)o_senders + s] != senders[s].sent) {
+                if ((s != m || o_proto == PROTO_CHAT) &&
+                    expect[(size_t)m * (size_t)o_senders + s] != senders[s].sent) {
                     short_members++;
                     break;
                 }
@@ -630,11 +776,18 @@ int main(int argc, char **argv) {
     if (stalled_at && !first_fail[0]) {
         int waiting[ST_DEAD + 1] = {0};
         for (int m = 0; m < next_conn; m++) waiting[conns[m].state]++;
-        snprintf(first_fail, sizeof first_fail,
-                 "no progress in the %s phase; members waiting for: connect %d, "
-                 "NICK %d, WELCOME %d, USERS %d",
-                 stalled_at, waiting[ST_CONNECTING], waiting[ST_WAIT_NICK],
-                 waiting[ST_WAIT_WELCOME], waiting[ST_WAIT_USERS]);
+        if (o_proto == PROTO_IRC)
+            snprintf(first_fail, sizeof first_fail,
+                     "no progress in the %s phase; members waiting for: connect %d, "
+                     "001 %d, 366 (end of NAMES) %d",
+                     stalled_at, waiting[ST_CONNECTING], waiting[ST_WAIT_WELCOME],
+                     waiting[ST_WAIT_USERS]);
+        else
+            snprintf(first_fail, sizeof first_fail,
+                     "no progress in the %s phase; members waiting for: connect %d, "
+                     "NICK %d, WELCOME %d, USERS %d",
+                     stalled_at, waiting[ST_CONNECTING], waiting[ST_WAIT_NICK],
+                     waiting[ST_WAIT_WELCOME], waiting[ST_WAIT_USERS]);
     }
     if (!t_settled) cpu_go = cpu_end;
     print_json("RESULT", status, cpu_go - cpu_start, cpu_end - cpu_go);

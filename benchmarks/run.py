@@ -1,9 +1,13 @@
 #!/usr/bin/env python3
-"""Run the chatproto benchmark suite: chatproto's server against a naive baseline.
+"""Run the chatproto benchmark suite: chatproto's server against its peers.
 
-    python benchmarks/run.py                 # full suite (~8 min)
-    python benchmarks/run.py --quick         # ~1-2 min, smaller, one repeat
+The peers: a naive Twisted baseline, and the C IRC servers ngircd and InspIRCd
+(installed with apt-get when missing), measured in the same run.
+
+    python benchmarks/run.py                 # full suite (~13 min)
+    python benchmarks/run.py --quick         # ~2.5 min, smaller, one repeat
     python benchmarks/run.py --only fanout-100 --repeat 5
+    python benchmarks/run.py --peers ngircd  # chatproto and ngircd only
 
 See docs/performance.rst for what is measured and how to read the table.
 Requirements: Linux, gcc, and `pip install -r benchmarks/requirements.txt`
@@ -33,6 +37,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from peers import PEERS, find_peers
+
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 LOADGEN_SRC = HERE / "loadgen.c"
@@ -46,6 +52,9 @@ INSTALL_HINT = (
     "gcc must be on PATH (Debian: apt-get install gcc)."
 )
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+# What chatproto is compared with (--peers): the textbook Twisted server, and
+# the C IRC servers of benchmarks/peers.py.
+ALL_PEERS = ["baseline", *PEERS]
 # The server under test, as docs/performance.rst gives it.  --rate 0: the
 # per-member flood limit (default 5 lines/s) would measure the limiter, not
 # the fan-out; --max-clients: room for 10,000 members and the probe.
@@ -72,6 +81,7 @@ class Scenario:
     measure_rss: bool = False
     max_repeat: int = 0  # 0: --repeat; else at most this many
     server_args: list[str] = field(default_factory=list)  # chatproto only
+    peers: bool = False  # the IRC peers (ngircd, InspIRCd) run it too
     # "": chatproto (with server_args) is compared with the baseline. A name:
     # only chatproto runs, twice, without server_args (row "chatproto", the
     # reference) and with them (row named `variant`).
@@ -84,27 +94,51 @@ class Scenario:
 def scenarios(quick: bool) -> list[Scenario]:
     q = quick
     flat = 2.0 if q else 4.0
+    steady = 6  # seconds at a fixed rate: p99 of 59,000+ samples
     storm = 2000 if q else 5000
     idle = 2000 if q else 10000
     return [
-        Scenario("fanout-10", 10, duration=flat, about="10 members, 10 senders"),
-        Scenario("fanout-100", 100, duration=flat, about="100 members, 10 senders"),
         Scenario(
-            "fanout-1000", 1000, duration=flat + 1, about="1,000 members, 10 senders"
+            "fanout-10", 10, duration=flat, peers=True, about="10 members, 10 senders"
+        ),
+        Scenario(
+            "fanout-100",
+            100,
+            duration=flat,
+            peers=True,
+            about="100 members, 10 senders",
+        ),
+        Scenario(
+            "fanout-1000",
+            1000,
+            duration=flat + 1,
+            peers=True,
+            about="1,000 members, 10 senders",
         ),
         Scenario(
             "latency-light",
             100,
             rate=100,
-            duration=3 if q else 8,
+            duration=3 if q else steady,
+            peers=True,
             about="100 members, 100 messages/s",
         ),
         Scenario(
             "latency-heavy",
             500,
             rate=500,
-            duration=3 if q else 8,
+            duration=3 if q else steady,
+            peers=True,
             about="500 members, 500 messages/s",
+        ),
+        Scenario(
+            "latency-steady",
+            500,
+            senders=50,
+            rate=500,
+            duration=3 if q else steady,
+            peers=True,
+            about="500 members, 50 senders, 500 messages/s in all (issue 12)",
         ),
         Scenario(
             f"storm-{storm}",
@@ -193,14 +227,19 @@ def listen_overflows() -> int:
     return 0
 
 
-def wait_listening(proc: subprocess.Popen[bytes], port: int, limit: float) -> str:
-    """Wait until the server accepts and greets with NICK; '' when ready."""
+def wait_listening(
+    proc: subprocess.Popen[bytes], port: int, limit: float, proto: str
+) -> str:
+    """Wait until the server accepts and greets with NICK (chat), or until it
+    registers a probe client (IRC: 001 after NICK and USER); '' when ready."""
     end = time.monotonic() + limit
     while time.monotonic() < end:
         if proc.poll() is not None:
             return f"server exited with {proc.returncode}"
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
+                if proto == "irc":
+                    return irc_probe(s, end)
                 data = b""
                 while b"\n" not in data:
                     chunk = s.recv(100)
@@ -213,6 +252,23 @@ def wait_listening(proc: subprocess.Popen[bytes], port: int, limit: float) -> st
         except OSError:
             time.sleep(0.05)
     return f"server not listening after {limit:.0f} s"
+
+
+def irc_probe(s: socket.socket, end: float) -> str:
+    """Register as 'probe', wait for 001, quit; '' when it worked."""
+    s.sendall(b"NICK probe\r\nUSER probe 0 * :benchmark probe\r\n")
+    data = b""
+    while time.monotonic() < end and len(data) < 65536:
+        s.settimeout(max(0.1, end - time.monotonic()))
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+        for line in data.split(b"\n"):
+            if line.split(b" ")[1:2] == [b"001"]:
+                s.sendall(b"QUIT\r\n")
+                return ""
+    return f"no 001 from the IRC server; it said {data[-80:]!r}"
 
 
 class LineReader:
@@ -237,6 +293,10 @@ class LineReader:
         return line.decode()
 
 
+def say(text: str) -> None:
+    print(f"run.py: {text}", file=sys.stderr, flush=True)
+
+
 def stop(proc: subprocess.Popen[bytes]) -> None:
     if proc.poll() is None:
         proc.send_signal(signal.SIGKILL)
@@ -249,15 +309,19 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
 @dataclass
 class Target:
     name: str
-    cmd: list[str]  # with {port} and {tmpdir}
+    cmd: list[str]  # with {port} and {tmpdir} (and {config})
     extra_ok: bool  # gets Scenario.server_args
+    proto: str = "chat"  # loadgen --proto: chat or irc
+    # writes the server's configuration: (tmpdir, port) -> file, as {config}
+    config: Callable[[Path, int], Path] | None = None
+    join_concurrency: int = 0  # instead of the scenario's (0: the scenario's)
 
 
 def targets_for(sc: Scenario, targets: list[Target]) -> list[Target]:
-    """The servers a scenario runs: normally all; for a variant scenario,
-    chatproto without its server_args and with them."""
+    """The servers a scenario runs: the IRC peers only if it says so; for a
+    variant scenario, chatproto without its server_args and with them."""
     if not sc.variant:
-        return targets
+        return [t for t in targets if t.proto == "chat" or sc.peers]
     out = []
     for target in targets:
         if target.extra_ok:
@@ -273,11 +337,23 @@ def measure(
     port = free_port()
     tmpdir = tempfile.mkdtemp(prefix="chatbench-")
     subst = {"port": str(port), "tmpdir": tmpdir}
+    if target.config:
+        subst["config"] = str(target.config(Path(tmpdir), port))
     cmd = [a.format(**subst) for a in target.cmd]
     if target.extra_ok:
         cmd += [a.format(**subst) for a in sc.server_args]
-    log = open(logdir / f"{sc.name}-{target.name}-{port}.log", "wb")  # noqa: SIM115
-    row: dict[str, Any] = {"scenario": sc.name, "server": target.name, "cmd": cmd}
+    log_name = f"{sc.name}-{target.name}-{port}"
+    log = open(logdir / f"{log_name}.log", "wb")  # noqa: SIM115
+    window = sc.window or max(4, min(256, 20000 // sc.members))
+    concurrency = target.join_concurrency or sc.concurrency
+    row: dict[str, Any] = {
+        "scenario": sc.name,
+        "server": target.name,
+        "cmd": cmd,
+        "proto": target.proto,
+        "window": window,
+        "concurrency": concurrency,
+    }
     server_core, gen_core = cores if cores else (None, None)
     server = subprocess.Popen(
         cmd,
@@ -288,7 +364,7 @@ def measure(
     )
     gen: subprocess.Popen[bytes] | None = None
     try:
-        problem = wait_listening(server, port, 20)
+        problem = wait_listening(server, port, 20, target.proto)
         if problem:
             row.update(status="NOSTART", detail=problem)
             return row
@@ -298,6 +374,8 @@ def measure(
         args = [
             str(LOADGEN_BIN),
             "--interactive",
+            "--proto",
+            target.proto,
             "--port",
             str(port),
             "--members",
@@ -305,11 +383,11 @@ def measure(
             "--senders",
             str(sc.senders),
             "--concurrency",
-            str(sc.concurrency),
+            str(concurrency),
             "--duration",
             str(sc.duration),
             "--window",
-            str(sc.window or max(4, min(256, 20000 // sc.members))),
+            str(window),
             "--rate",
             str(sc.rate),
             "--timeout",
@@ -391,6 +469,8 @@ def measure(
             gen.wait()
         stop(server)
         log.close()
+        for own_log in Path(tmpdir).glob("*.log"):  # a peer's own log file
+            shutil.copy(own_log, logdir / f"{log_name}-{own_log.name}")
         shutil.rmtree(tmpdir, ignore_errors=True)
 
 
@@ -433,7 +513,7 @@ COLUMNS = [
     ("scenario", 18),
     ("server", 9),
     ("result", 16),
-    ("deliv/s", 9),
+    ("deliv/s", 10),
     ("p50 ms", 7),
     ("p99 ms", 7),
     ("max ms", 8),
@@ -449,13 +529,56 @@ COLUMNS = [
 ]
 
 
+def table(head: list[str], widths: list[int], rows: list[list[str]]) -> list[str]:
+    """An reStructuredText simple table."""
+    rule = " ".join("=" * w for w in widths)
+
+    def line(cells: list[str]) -> str:
+        return " ".join(f"{c:<{w}}" for c, w in zip(cells, widths, strict=True))
+
+    return [rule, line(head), rule, *(line(r) for r in rows), rule]
+
+
 def table_lines(rows: list[list[str]]) -> list[str]:
-    rule = " ".join("=" * w for _, w in COLUMNS)
-    out = [rule, " ".join(f"{h:<{w}}" for h, w in COLUMNS), rule]
-    for r in rows:
-        out.append(" ".join(f"{c:<{w}}" for c, (_, w) in zip(r, COLUMNS, strict=True)))
-    out.append(rule)
-    return out
+    return table([h for h, _ in COLUMNS], [w for _, w in COLUMNS], rows)
+
+
+# What the peer table compares, per kind of scenario: label, key, format, scale.
+PEER_METRICS = {
+    "fanout": [("deliv/s", "deliveries_per_s", ",.0f", 1.0)],
+    "latency": [
+        ("p50 ms", "lat_p50_us", ".2f", 1e-3),
+        ("p99 ms", "lat_p99_us", ".2f", 1e-3),
+        ("us/deliv", "srv_us_per_delivery", ".2f", 1.0),
+    ],
+}
+
+
+def peer_lines(summ: dict[tuple[str, str], Summary], servers: list[str]) -> list[str]:
+    """chatproto's key numbers next to each peer's, and chatproto / peer."""
+    others = [s for s in servers if s != "chatproto"]
+    if "chatproto" not in servers or not others:
+        return []
+
+    def cell(s: Summary | None, key: str, spec: str, scale: float) -> str:
+        if s is None:  # this peer does not run this scenario
+            return ""
+        return fmt(s.m(key), spec, scale) if s.ok else s.status
+
+    rows = []
+    for (scn, srv), mine in summ.items():
+        theirs = [summ.get((scn, o)) for o in others]
+        if srv != "chatproto" or kind(scn) not in PEER_METRICS or not any(theirs):
+            continue
+        for label, key, spec, scale in PEER_METRICS[kind(scn)]:
+            ratios = []
+            for peer in theirs:
+                a, b = mine.m(key), peer.m(key) if peer else None
+                ratios.append(f"{a / b:.2f}x" if a is not None and b else "-")
+            values = [cell(s, key, spec, scale) for s in (mine, *theirs)]
+            rows.append([scn, label, *values, *ratios])
+    head = ["scenario", "metric", "chatproto", *others, *(f"vs {o}" for o in others)]
+    return table(head, [18, 8] + [11] * (1 + 2 * len(others)), rows)
 
 
 def kind(name: str) -> str:
@@ -549,8 +672,13 @@ def targets(summ: dict[tuple[str, str], Summary], quick: bool) -> list[list[str]
         p99 = s.m("lat_p99_us")
         value = fmt(p99, ".2f", 1e-3) + " ms" if p99 is not None else s.status
         out.append(
-            ["latency-light", "p99 <= 2 ms", value, ok(p99 is not None and p99 <= 2000)]
+            ["latency-light", "p99 <= 1 ms", value, ok(p99 is not None and p99 <= 1000)]
         )
+    # issue 12: at or ahead of every C IRC server measured in the same run
+    for (scn, srv), s in summ.items():
+        theirs = {n: summ[(scn, n)] for n in PEERS if (scn, n) in summ}
+        if srv == "chatproto" and kind(scn) in ("fanout", "latency") and theirs:
+            out.append(ahead_of_peers(s, theirs))
     s, b = get("storm", "chatproto"), get("storm", "baseline")
     if s and b:
         ref, mine = base_ref(b, "storm"), s.m("join_s")
@@ -578,6 +706,28 @@ def targets(summ: dict[tuple[str, str], Summary], quick: bool) -> list[list[str]
         for r in out:
             r[3] += " (quick)"
     return out
+
+
+def ahead_of_peers(s: Summary, theirs: dict[str, Summary]) -> list[str]:
+    """Target row: chatproto's deliveries/s at least, or its p50 and p99 at
+    most, the best peer's; nothing lost (a failed run has no numbers)."""
+    text = "at or ahead of " + " and ".join(theirs)
+    failed = [n for n, p in theirs.items() if not p.ok]
+    if not s.ok or failed:
+        who = f"chatproto {s.status}" if not s.ok else f"{failed[0]} failed"
+        return [s.scenario, text, who, "NOT MET" if not s.ok else "n/a"]
+    if kind(s.scenario) == "fanout":
+        mine = s.m("deliveries_per_s") or 0.0
+        best = max(p.m("deliveries_per_s") or 0.0 for p in theirs.values())
+        measured = f"{mine / 1e6:.2f}M vs best {best / 1e6:.2f}M deliv/s"
+        return [s.scenario, text, measured, ok(mine >= best)]
+    cells, met = [], True
+    for label, key in (("p50", "lat_p50_us"), ("p99", "lat_p99_us")):
+        mine = s.m(key) or 0.0
+        best = min(p.m(key) or 0.0 for p in theirs.values())
+        cells.append(f"{label} {mine / 1e3:.2f} vs {best / 1e3:.2f}")
+        met = met and mine <= best
+    return [s.scenario, text, ", ".join(cells) + " ms", ok(met)]
 
 
 def ok(flag: bool) -> str:
@@ -614,6 +764,21 @@ def has_chatroom(twistd: str) -> bool:
     except (OSError, subprocess.TimeoutExpired):
         return False
     return any(line.split()[:1] == ["chatroom"] for line in out.splitlines())
+
+
+def chatproto_target(server_cmd: str | None, server_args: str) -> Target | None:
+    if server_cmd:
+        cmd = shlex.split(server_cmd)
+    else:
+        twistd = find_twistd()
+        if not twistd or not has_chatroom(twistd):
+            say(
+                "no twistd with the chatroom plugin; chatproto NOT MEASURED.\n"
+                + INSTALL_HINT
+            )
+            return None
+        cmd = [twistd, *DEFAULT_SERVER_CMD[1:]]
+    return Target("chatproto", cmd + shlex.split(server_args), True)
 
 
 def environment() -> dict[str, Any]:
@@ -663,8 +828,20 @@ def main(argv: list[str] | None = None) -> int:
         default="",
         help="extra arguments for the server under test, every scenario",
     )
-    ap.add_argument("--no-baseline", action="store_true")
-    ap.add_argument("--no-server", action="store_true", help="baseline only")
+    ap.add_argument(
+        "--peers",
+        default=",".join(ALL_PEERS),
+        metavar="PEER[,PEER]",
+        help="the servers chatproto is compared with: any of "
+        + ", ".join(ALL_PEERS)
+        + " (default: all), or 'none'",
+    )
+    ap.add_argument(
+        "--no-baseline",
+        action="store_true",
+        help="same as leaving baseline out of --peers",
+    )
+    ap.add_argument("--no-server", action="store_true", help="peers only")
     ap.add_argument("--no-pin", action="store_true", help="do not pin to cores")
     ap.add_argument("--list", action="store_true", help="list scenarios and exit")
     ap.add_argument("--json", type=Path, default=None, help="raw results file")
@@ -673,7 +850,8 @@ def main(argv: list[str] | None = None) -> int:
     all_scn = scenarios(args.quick)
     if args.list:
         for sc in all_scn:
-            extra = "" if sc.default else "  (only with --only)"
+            extra = "  (IRC peers too)" if sc.peers else ""
+            extra += "" if sc.default else "  (only with --only)"
             print(f"{sc.name:<20} {sc.about}{extra}")
         return 0
     only = {n for item in args.only for n in item.split(",") if n}
@@ -682,36 +860,47 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"unknown scenario(s) {', '.join(sorted(unknown))}; see --list")
     chosen = [sc for sc in all_scn if (sc.name in only if only else sc.default)]
     repeat = args.repeat if args.repeat is not None else (1 if args.quick else 3)
+    wanted = [n for n in args.peers.split(",") if n and n != "none"]
+    if set(wanted) - set(ALL_PEERS):
+        bad = ", ".join(sorted(set(wanted) - set(ALL_PEERS)))
+        ap.error(f"unknown peer(s) {bad}; choose from {', '.join(ALL_PEERS)}")
+    if args.no_baseline and "baseline" in wanted:
+        wanted.remove("baseline")
 
     try:
         import twisted  # noqa: F401
     except ImportError:
         sys.exit("run.py: Twisted is not importable by this Python.\n" + INSTALL_HINT)
     build_loadgen()
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    logdir = RESULTS / f"logs-{stamp}"
+    logdir.mkdir(parents=True, exist_ok=True)
 
     targets_list: list[Target] = []
-    if not args.no_baseline:
+    if "baseline" in wanted:
         cmd = [sys.executable, str(BASELINE), "{port}"]
         targets_list.append(Target("baseline", cmd, False))
     if not args.no_server:
-        if args.server_cmd:
-            cmd = shlex.split(args.server_cmd)
-        else:
-            twistd = find_twistd()
-            if not twistd or not has_chatroom(twistd):
-                print(
-                    "run.py: no twistd with the chatroom plugin; measuring the "
-                    "baseline only.\n" + INSTALL_HINT,
-                    file=sys.stderr,
+        chatproto = chatproto_target(args.server_cmd, args.server_args)
+        if chatproto:
+            targets_list.append(chatproto)
+    irc_wanted = [n for n in wanted if n in PEERS]
+    absent: dict[str, str] = {}
+    if any(sc.peers for sc in chosen) and irc_wanted:
+        found, absent = find_peers(irc_wanted, logdir / "apt-get.log", say)
+        for name, cmd in found.items():
+            peer = PEERS[name]
+            targets_list.append(
+                Target(
+                    name, cmd, False, "irc", peer.write_config, peer.join_concurrency
                 )
-                cmd = []
-            else:
-                cmd = [twistd, *DEFAULT_SERVER_CMD[1:]]
-        if cmd:
-            cmd += shlex.split(args.server_args)
-            targets_list.append(Target("chatproto", cmd, True))
+            )
+        for name, why in absent.items():
+            say(f"peer {name} NOT MEASURED: {why}")
     if not targets_list:
         sys.exit("run.py: nothing to measure")
+    if len(targets_list) == 1:
+        say(f"measuring {targets_list[0].name} alone: the table has no ratios")
 
     cores: tuple[int, int] | None = None
     avail = sorted(os.sched_getaffinity(0))
@@ -730,9 +919,6 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
 
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    logdir = RESULTS / f"logs-{stamp}"
-    logdir.mkdir(parents=True, exist_ok=True)
     env = environment()
     pin = (
         f"server on core {cores[0]}, load generator on core {cores[1]}"
@@ -785,6 +971,7 @@ def main(argv: list[str] | None = None) -> int:
         base = summ.get((scn, reference.get(scn, "baseline")))
         rows.append(summary_row(s, base))
     lines = table_lines(rows)
+    vs_peers = peer_lines(summ, [t.name for t in targets_list])
     tgt = targets(summ, args.quick)
     wall = time.monotonic() - t_suite
     print()
@@ -796,31 +983,30 @@ def main(argv: list[str] | None = None) -> int:
     print("\n".join(lines))
     print()
     print(
-        "deliv/s: MSG lines received per second by all members; latency from the "
-        "send time stamp; srv/gen CPU: CPU seconds of the server/load generator "
-        "in the send phase (join phase for storm/idle); us/deliv: server CPU per "
-        "delivery; srv %: server CPU / wall time of that phase; wait %: time "
-        "the server was runnable but its core ran something else (noise); "
-        "ovfl: listen-queue overflows (TcpExt ListenOverflows); "
-        "vs base: ratio to the baseline of the scenario's key number."
+        "deliv/s: messages received per second by the members other than their "
+        "sender (chatproto's echo to the sender is read but not counted: IRC "
+        "servers send none); latency from the send time stamp; srv/gen CPU: CPU "
+        "seconds of the server/load generator in the send phase (join phase for "
+        "storm/idle); us/deliv: server CPU per delivery; srv %: server CPU / wall "
+        "time of that phase; wait %: time the server was runnable but its core "
+        "ran something else (noise); ovfl: listen-queue overflows (TcpExt "
+        "ListenOverflows); vs base: ratio to the baseline of the scenario's key "
+        "number."
     )
+    if vs_peers:
+        print()
+        print(
+            "chatproto against each peer (vs: chatproto / peer; more deliv/s and "
+            "fewer ms and us/deliv are better):"
+        )
+        print()
+        print("\n".join(vs_peers))
     if tgt:
         print()
-        w = (18, 34, 44, 16)
-        rule = " ".join("=" * x for x in w)
-        print(rule)
-        print(
-            " ".join(
-                f"{h:<{x}}"
-                for h, x in zip(
-                    ("target", "requirement", "measured", "met"), w, strict=True
-                )
-            )
-        )
-        print(rule)
-        for r in tgt:
-            print(" ".join(f"{c:<{x}}" for c, x in zip(r, w, strict=True)))
-        print(rule)
+        head = ["target", "requirement", "measured", "met"]
+        print("\n".join(table(head, [18, 34, 44, 16], tgt)))
+    for name, why in absent.items():
+        print(f"peer {name} NOT MEASURED: {why}")
     for r in raw:
         if r.get("status") != "OK":
             print(
