@@ -83,6 +83,13 @@ class Options(usage.Options):
         ],
         ["room", None, "lobby", "Name of the room."],
         [
+            "server-name",
+            None,
+            None,
+            "The server's name on the local network, with --announce "
+            "(default: this machine's name).",
+        ],
+        [
             "metrics",
             None,
             None,
@@ -100,6 +107,15 @@ class Options(usage.Options):
     ] + [
         [name, None, getattr(_DEFAULTS, name.replace("-", "_")), help_text]
         for name, _, _, help_text in _LIMIT_OPTIONS
+    ]
+    optFlags = [
+        [
+            "announce",
+            None,
+            "Announce the server on the local network (DNS-SD over multicast "
+            "DNS, as _chatproto._tcp), so that 'chatproto' finds it without "
+            "an address (default: off).",
+        ],
     ]
 
     def __init__(self) -> None:
@@ -296,5 +312,20 @@ def makeService(options: Options) -> IService:
     _Shutdown(factory).setServiceParent(service)
     # strports.service fails start-up when the port cannot be had (for
     # instance, already in use), so twistd exits instead of idling deaf.
-    strports.service(options["port"], factory).setServiceParent(service)
+    listening = strports.service(options["port"], factory)
+    listening.setServiceParent(service)
+    if options["announce"]:
+        # Imported only when asked for, like the metrics.  Added after the
+        # port: it stops first, so the network hears the server go before
+        # its members do.
+        from chatproto.discovery import Announcer, listening_address
+        from chatproto.discovery.net import host_label
+
+        Announcer(
+            options["server-name"] or host_label(),
+            listening_address(listening),
+            # TODO(multi-room): the server's room list, when there is one.
+            lambda: [(factory.room.name, len(factory.room))],
+            tls=options["port"].startswith("ssl:"),
+        ).setServiceParent(service)
     return service

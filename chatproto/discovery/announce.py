@@ -305,10 +305,12 @@ class Announcer(Service):
     def _stop(self) -> Deferred[None] | None:
         if not self._attempted:
             return None
+        announced = self._published is not None
 
         def stopped(_: object) -> None:
             self._published = None
-            self.log.info("no longer announced on the local network")
+            if announced:
+                self.log.info("no longer announced on the local network")
 
         def failed(reason: Failure) -> None:
             self.log.warn(
