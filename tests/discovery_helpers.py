@@ -80,6 +80,21 @@ class NsPty(PtyClient):
         )
         self.screen = Screen(width=width)
 
+    def wait_exit_or_signal(self, timeout: float = TIMEOUT) -> int:
+        """The exit status, as a shell gives it (128 + N for signal N)."""
+        deadline = time.monotonic() + timeout
+        while self.child.isalive():
+            self.pump()
+            if time.monotonic() > deadline:
+                raise AssertionError("the program did not exit")
+            time.sleep(0.02)
+        self.pump()
+        self.child.close()
+        if self.child.signalstatus is not None:
+            return 128 + self.child.signalstatus
+        assert self.child.exitstatus is not None
+        return self.child.exitstatus
+
     def prompt_is(self, text: str, what: str = "the prompt") -> None:
         self.wait_for(lambda s: s.cursor_row() == text, f"{what} {text!r}")
 
