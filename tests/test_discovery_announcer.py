@@ -19,9 +19,9 @@ from chatproto.discovery import net
 from chatproto.discovery.announce import (
     CHECK_INTERVAL,
     Announcer,
-    Registration,
     listening_address,
 )
+from chatproto.discovery.publisher import Registration
 
 ENV = {net.INTERFACES_VARIABLE: "127.0.0.1"}
 

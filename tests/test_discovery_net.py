@@ -8,7 +8,7 @@ import ifaddr
 import pytest
 
 from chatproto.discovery import net
-from chatproto.discovery.announce import instance_name
+from chatproto.discovery.publisher import instance_name
 
 
 def adapter(*ips: tuple[str | tuple[str, int, int], int]) -> ifaddr.Adapter:

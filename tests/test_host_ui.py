@@ -13,8 +13,8 @@ from twisted.conch.insults.helper import TerminalBuffer
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 
-from chatproto.client import host
-from chatproto.client.host import CLOSING, HostUI
+from chatproto.client import host_ui
+from chatproto.client.host_ui import CLOSING, HostUI
 from chatproto.client.protocol import ChatClientProtocol
 from chatproto.client.session import Session
 
@@ -72,7 +72,7 @@ class Hosting:
 @pytest.fixture
 def hosting(monkeypatch: pytest.MonkeyPatch) -> Hosting:
     joined: list[str] = []
-    monkeypatch.setattr(host, "host_joined", joined.append)
+    monkeypatch.setattr(host_ui, "host_joined", joined.append)
     hosting = Hosting()
     hosting.joined = joined  # type: ignore[attr-defined]
     return hosting

@@ -69,7 +69,7 @@ class Config:
     browse: float = DEFAULT_BROWSE
 
 
-def _port(text: str) -> int:
+def parse_port(text: str) -> int:
     try:
         port = int(text)
     except ValueError:
@@ -95,7 +95,7 @@ def _seconds(text: str) -> float:
     return seconds
 
 
-def _nick(text: str) -> str:
+def parse_nick(text: str) -> str:
     nick = text.strip()
     if not nick:
         raise argparse.ArgumentTypeError("the nickname is empty (try --nick alice)")
@@ -119,7 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--port",
-        type=_port,
+        type=parse_port,
         metavar="PORT",
         help=f"TCP port of the server (default: {DEFAULT_PORT}); example: --port 4001",
     )
@@ -142,7 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--nick",
-        type=_nick,
+        type=parse_nick,
         metavar="NICK",
         help="nickname to join with; asked for interactively if left out, "
         "required in pipe mode; example: --nick alice",

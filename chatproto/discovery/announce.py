@@ -14,14 +14,15 @@ runs zeroconf code, and Twisted is only ever called from its own thread.
 would make C{twistd chatroom} and the client run on a different reactor, for
 every user, with or without C{--announce}.  A worker thread costs nothing to
 those who do not announce.)
+
+The blocking side is L{chatproto.discovery.publisher}.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from twisted.application.service import Service
 from twisted.internet.defer import Deferred, DeferredLock, fail
@@ -32,110 +33,12 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from . import net, record
-from .quiet import quiet_zeroconf, zeroconf_problems
+from .publisher import Publisher, Registration, ZeroconfPublisher, instance_name
 
 # How often the announcer compares the rooms with what it announced: at most
 # one update of the record per interval.
 CHECK_INTERVAL = 3.0
-# Room for zeroconf's "-2" when another server on the network has the name.
-MAX_INSTANCE_BYTES = record.MAX_NAME_BYTES - 4
-
 Rooms = Callable[[], list[tuple[str, int]]]
-
-
-@dataclass(frozen=True)
-class Registration:
-    """Everything the publisher needs to register the service."""
-
-    instance: str
-    port: int
-    addresses: list[str]
-    interfaces: list[str] | None
-    txt: dict[str, str]
-
-
-class Publisher(Protocol):
-    """The blocking side; every method runs in a worker thread."""
-
-    def start(self, registration: Registration) -> tuple[str, str | None]:
-        """
-        Register; return the instance name the network accepted, and a
-        problem multicast DNS reported meanwhile (on one interface of
-        several, say), if any.
-        """
-
-    def update(self, txt: dict[str, str]) -> None:
-        """Replace the TXT record."""
-
-    def stop(self) -> None:
-        """Unregister (others see the server go), then release everything."""
-
-
-class ZeroconfPublisher:
-    """L{Publisher} with python-zeroconf."""
-
-    def __init__(self) -> None:
-        self._zeroconf: Any = None
-        self._info: Any = None
-
-    def start(self, registration: Registration) -> tuple[str, str | None]:
-        from zeroconf import InterfaceChoice, IPVersion, ServiceInfo, Zeroconf
-
-        quiet_zeroconf()
-        zeroconf_problems.take()
-        zeroconf = Zeroconf(
-            interfaces=registration.interfaces or InterfaceChoice.All,
-            ip_version=IPVersion.V4Only,
-        )
-        try:
-            info = ServiceInfo(
-                record.SERVICE_TYPE,
-                f"{registration.instance}.{record.SERVICE_TYPE}",
-                port=registration.port,
-                properties=registration.txt,
-                parsed_addresses=registration.addresses,
-                # Our own host name, not the machine's: an Avahi daemon owns
-                # that one, with its own set of addresses.
-                server=f"chatproto-{registration.port}-{net.host_label()}.local.",
-            )
-            zeroconf.register_service(info, allow_name_change=True)
-        except BaseException:
-            zeroconf.close()
-            raise
-        self._zeroconf, self._info = zeroconf, info
-        name = str(info.name)[: -len(record.SERVICE_TYPE) - 1]
-        return name, zeroconf_problems.take()
-
-    def update(self, txt: dict[str, str]) -> None:
-        from zeroconf import ServiceInfo
-
-        old = self._info
-        info = ServiceInfo(
-            old.type,
-            old.name,
-            port=old.port,
-            properties=txt,
-            addresses=old.addresses,
-            server=old.server,
-        )
-        self._zeroconf.update_service(info)
-        self._info = info
-
-    def stop(self) -> None:
-        zeroconf, self._zeroconf = self._zeroconf, None
-        if zeroconf is None:
-            return
-        try:
-            # Goodbye packets (TTL 0), sent three times, waited for.
-            zeroconf.unregister_all_services()
-        finally:
-            zeroconf.close()
-
-
-def instance_name(server_name: str) -> str:
-    """The DNS-SD instance name for a server: one DNS label, without dots."""
-    text = record.clean(server_name).replace(".", " ")
-    return record.truncate(text, MAX_INSTANCE_BYTES) or "chatproto"
 
 
 def listening_address(service: Any) -> Callable[[], Deferred[IAddress | None]]:
