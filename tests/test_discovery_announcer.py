@@ -6,21 +6,27 @@ The real zeroconf is exercised in tests/test_discovery_e2e.py.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+import pytest_twisted
+from servers import make_certificate
 from twisted.internet.address import IPv4Address
 from twisted.internet.defer import Deferred, maybeDeferred, succeed
 from twisted.internet.task import Clock
 from twisted.logger import LogEvent, LogLevel, capturedLogs, formatEvent
 
+from chatproto import tap
 from chatproto.discovery import net
 from chatproto.discovery.announce import (
     CHECK_INTERVAL,
     Announcer,
     listening_address,
 )
+from chatproto.discovery.net import host_label
 from chatproto.discovery.publisher import Registration
 
 ENV = {net.INTERFACES_VARIABLE: "127.0.0.1"}
@@ -305,3 +311,78 @@ def test_listening_address_passes_the_port_on() -> None:
     service._waitingForPort.callback(port)
     assert addresses == [IPv4Address("TCP", "0.0.0.0", 4001)]
     assert after == [port]
+
+
+# With the real reactor and its thread pool
+
+
+class ThreadRecorder(FakePublisher):
+    """Notes which thread each call runs in."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.threads: list[threading.Thread] = []
+
+    def start(self, registration: Registration) -> tuple[str, str | None]:
+        self.threads.append(threading.current_thread())
+        return super().start(registration)
+
+    def stop(self) -> None:
+        self.threads.append(threading.current_thread())
+        super().stop()
+
+
+@pytest_twisted.ensureDeferred
+async def test_publisher_calls_run_in_worker_threads_never_the_reactors() -> None:
+    from twisted.internet import reactor
+
+    publisher = ThreadRecorder()
+    announcer = Announcer(
+        "lab",
+        lambda: succeed(IPv4Address("TCP", "127.0.0.1", 4000)),
+        lambda: [("lobby", 0)],
+        False,
+        reactor=reactor,
+        publisher=publisher,
+        environ=ENV,
+    )
+    announcer.startService()
+    assert await announcer.announced == "lab-2"
+    await announcer.stopService()
+    assert publisher.names() == ["start", "stop"]
+    assert len(publisher.threads) == 2
+    assert threading.main_thread() not in publisher.threads
+
+
+# Wiring in twistd chatroom (chatproto.tap)
+
+
+def announcer_of(*argv: str) -> Announcer:
+    options = tap.Options()
+    options.parseOptions(list(argv))
+    announcer = tap.makeService(options).getServiceNamed("announcer")
+    assert isinstance(announcer, Announcer)
+    return announcer
+
+
+def test_twistd_announces_only_when_asked() -> None:
+    options = tap.Options()
+    options.parseOptions(["--port", "tcp:0:interface=127.0.0.1"])
+    with pytest.raises(KeyError):
+        tap.makeService(options).getServiceNamed("announcer")
+
+
+def test_twistd_announces_its_name_room_and_tls(tmp_path: Path) -> None:
+    plain = announcer_of("--announce", "--room", "physics", "--port", "0")
+    assert plain.server_name == host_label()
+    assert plain._rooms() == [("physics", 0)]
+    assert not plain._tls
+    cert, key = make_certificate(tmp_path)
+    tls = announcer_of(
+        "--announce",
+        "--server-name",
+        "lab",
+        "--port",
+        f"ssl:0:interface=127.0.0.1:privateKey={key}:certKey={cert}",
+    )
+    assert (tls.server_name, tls._tls) == ("lab", True)

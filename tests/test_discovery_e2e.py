@@ -20,7 +20,7 @@ from discovery_helpers import (
     run_client,
 )
 from netns import LINK_DOWN, NO_NETWORK, Namespace, namespace_or_skip
-from servers import twistd
+from servers import make_certificate, twistd
 
 from chatproto.discovery.announce import CHECK_INTERVAL
 
@@ -277,3 +277,28 @@ def test_announcing_without_any_usable_interface_is_one_warning(
     assert server.log_text().count("local network") == 1
     assert "Traceback" not in server.log_text()
     assert listed.returncode == 1
+
+
+def test_a_tls_server_is_announced_so_and_joined_with_tls(
+    ns: Namespace, tmp_path: Path
+) -> None:
+    cert, key = make_certificate(tmp_path)
+    with (
+        announced_server(ns, tmp_path / "plain", "--server-name", "plain"),
+        announced_server(
+            ns,
+            tmp_path / "tls",
+            "--server-name",
+            "secure",
+            port=f"ssl:0:interface=127.0.0.1:privateKey={key}:certKey={cert}",
+        ) as secure,
+    ):
+        listed = run_client(ns, "--list")
+        rows = [line.split("\t")[:4] for line in listed.stdout.splitlines()]
+        assert ["secure", "127.0.0.1", str(secure.port), "tls"] in rows
+        assert len(rows) == 2
+        # With --tls only the TLS server is offered, so it is joined at once.
+        done = run_client(ns, "--tls", "--ca", str(cert), "--nick", "bot", stdin="hi\n")
+    assert done.returncode == 0, done.stderr
+    assert "<bot> hi" in done.stdout
+    assert "found one chat server on the local network: secure" in done.stderr
