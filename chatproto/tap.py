@@ -104,6 +104,13 @@ class Options(usage.Options):
             "operators may moderate every room.",
         ],
         [
+            "server-name",
+            None,
+            None,
+            "The server's name on the local network, with --announce "
+            "(default: this machine's name).",
+        ],
+        [
             "metrics",
             None,
             None,
@@ -121,6 +128,15 @@ class Options(usage.Options):
     ] + [
         [name, None, getattr(_DEFAULTS, name.replace("-", "_")), help_text]
         for name, _, _, help_text in _LIMIT_OPTIONS
+    ]
+    optFlags = [
+        [
+            "announce",
+            None,
+            "Announce the server on the local network (DNS-SD over multicast "
+            "DNS, as _chatproto._tcp), so that 'chatproto' finds it without "
+            "an address (default: off).",
+        ],
     ]
 
     def __init__(self) -> None:
@@ -356,7 +372,7 @@ def _line_protocol(options: Options, server: ChatServer) -> IService | None:
 # None when its options leave it off), over the one shared server.  Adding
 # a front end is adding an entry.
 FrontEndMaker = Callable[[Options, ChatServer], IService | None]
-FRONT_ENDS: list[FrontEndMaker] = [_line_protocol]
+FRONT_ENDS: list[tuple[str, FrontEndMaker]] = [("line", _line_protocol)]
 
 
 def makeService(options: Options, reactor: Any = None) -> IService:
@@ -415,8 +431,24 @@ def makeService(options: Options, reactor: Any = None) -> IService:
     # and its database closed last.  It opens before the ports.
     keeper.setServiceParent(service)
     _Shutdown(server).setServiceParent(service)
-    for make in FRONT_ENDS:
+    front_ends: dict[str, IService] = {}
+    for name, make in FRONT_ENDS:
         front_end = make(options, server)
         if front_end is not None:
             front_end.setServiceParent(service)
+            front_ends[name] = front_end
+    if options["announce"]:
+        # Imported only when asked for, like the metrics.  Added after the
+        # ports: it stops first, so the network hears the server go before
+        # its members do.
+        from chatproto.discovery import Announcer, listening_address
+        from chatproto.discovery.net import host_label
+
+        Announcer(
+            options["server-name"] or host_label(),
+            listening_address(front_ends["line"]),
+            lambda: [(room.name, len(room)) for room in server.rooms],
+            tls=options["port"].startswith("ssl:"),
+            reactor=reactor,
+        ).setServiceParent(service)
     return service

@@ -233,7 +233,15 @@ def client_command(port: int, *options: str) -> list[str]:
 
 def client_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
-    env.update(TERM="xterm", LC_ALL="C.UTF-8", PYTHONUNBUFFERED="1", **extra)
+    env.update(
+        TERM="xterm",
+        LC_ALL="C.UTF-8",
+        PYTHONUNBUFFERED="1",
+        # A client that looks for servers looks on loopback only, even
+        # outside the tests' network namespaces.
+        CHATPROTO_MDNS_INTERFACES="127.0.0.1",
+    )
+    env.update(extra)
     return env
 
 

@@ -16,8 +16,29 @@ from chatproto.client.options import Config, parse_args
 
 def test_defaults_need_no_argument() -> None:
     assert parse_args([]) == Config(
-        host="localhost", port=4000, nick=None, tls=False, ca=None, reconnect=True
+        host="localhost",
+        port=4000,
+        nick=None,
+        tls=False,
+        ca=None,
+        reconnect=True,
+        discover=True,
+        list_only=False,
+        browse=1.5,
     )
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["--host", "localhost"], ["--port", "4000"], ["--host", "h", "--port", "1"]],
+)
+def test_an_address_turns_looking_on_the_network_off(argv: list[str]) -> None:
+    assert not parse_args(argv).discover
+
+
+def test_list_and_browse() -> None:
+    config = parse_args(["--list", "--browse", "0.5"])
+    assert (config.list_only, config.browse, config.discover) == (True, 0.5, True)
 
 
 def test_every_option(tmp_path: Path) -> None:
@@ -25,7 +46,7 @@ def test_every_option(tmp_path: Path) -> None:
     ca.write_text("x")
     argv = ["--host", "h", "--port", "4001", "--nick", "zoë", "--tls"]
     config = parse_args([*argv, "--ca", str(ca), "--no-reconnect"])
-    assert config == Config("h", 4001, "zoë", True, str(ca), False)
+    assert config == Config("h", 4001, "zoë", True, str(ca), False, discover=False)
 
 
 def test_help_explains_every_option_with_an_example(
@@ -33,7 +54,16 @@ def test_help_explains_every_option_with_an_example(
 ) -> None:
     assert main(["--help"]) == 0
     out = capsys.readouterr().out
-    for option in ("--host", "--port", "--nick", "--tls", "--ca", "--no-reconnect"):
+    for option in (
+        "--host",
+        "--port",
+        "--list",
+        "--browse",
+        "--nick",
+        "--tls",
+        "--ca",
+        "--no-reconnect",
+    ):
         assert f"example: {option}" in out or f"example: --tls {option}" in out
     assert "chatproto --host chat.example.org --port 4000 --nick alice" in out
     assert "NO_COLOR" in out and "pipe mode" in out
@@ -48,6 +78,9 @@ def test_help_explains_every_option_with_an_example(
         (["--ca", "x.pem"], "--ca only makes sense with --tls"),
         (["--tls", "--ca", "/nonexistent/ca.pem"], "cannot read the --ca file"),
         (["--colour"], "unrecognized arguments"),
+        (["--list", "--host", "h"], "--list looks on the local network"),
+        (["--browse", "0"], "'0' is not a number of seconds between 0.1 and 30"),
+        (["--browse", "soon"], "'soon' is not a number of seconds"),
     ],
 )
 def test_usage_errors_exit_2_with_a_clear_message(

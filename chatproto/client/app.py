@@ -87,9 +87,13 @@ def run_until_done(
     """
     status: list[int] = []
     stopped_by_us: list[bool] = []
+    # Stopping already (SIGTERM, say): a session that ends meanwhile (its
+    # server went with the reactor, in `chatproto host`) must not stop it again.
+    stopping: list[bool] = []
+    reactor.addSystemEventTrigger("before", "shutdown", stopping.append, True)
 
     def stop() -> None:
-        if reactor.running:
+        if reactor.running and not stopping:
             stopped_by_us.append(True)
             reactor.stop()
 

@@ -7,18 +7,28 @@ from dataclasses import dataclass
 
 DEFAULT_HOST = "localhost"
 DEFAULT_PORT = 4000
+# How long to look for servers on the local network (chatproto.discovery).
+DEFAULT_BROWSE = 1.5
 
 DESCRIPTION = """\
 Chat in a chatproto room from your terminal.
 
-With a server running on this computer, no option is needed: run
-`chatproto` (or `python -m chatproto.client`), choose a nickname, and type.
+No option is needed: run `chatproto` (or `python -m chatproto.client`). It
+looks for chat servers on the local network for a moment and joins the one
+that answers (or asks which, if several do; or tries this computer, if none
+does). Then choose a nickname, and type.
+
+To host a room yourself: `chatproto host` (see `chatproto host --help`).
 """
 
 EPILOG = """\
 examples:
   chatproto
-      join the room on localhost:4000 and ask for a nickname
+      find the room on the local network (or on this computer) and join it
+  chatproto host --nick teacher
+      host a room on this computer, announced on the local network
+  chatproto --list
+      list the chat servers on the local network, one per line, and exit
   chatproto --host chat.example.org --port 4000 --nick alice
       join a room on another computer as alice
   chatproto --host chat.example.org --tls --ca teacher-ca.pem
@@ -36,6 +46,8 @@ pipe mode (input or output is not a terminal):
   with / is a command (use //text to send the text /text). At the end of the
   input the client waits until everything is sent, sends /quit and exits 0.
   The conversation is printed on stdout as plain text; problems go to stderr.
+  Without --host and --port it also looks on the network first; if several
+  servers answer, it asks nothing: it lists them on stderr and exits 2.
 
 colours: set NO_COLOR=1 to turn them off.
 """
@@ -51,9 +63,13 @@ class Config:
     tls: bool = False
     ca: str | None = None
     reconnect: bool = True
+    # Neither --host nor --port: look for servers on the local network first.
+    discover: bool = False
+    list_only: bool = False
+    browse: float = DEFAULT_BROWSE
 
 
-def _port(text: str) -> int:
+def parse_port(text: str) -> int:
     try:
         port = int(text)
     except ValueError:
@@ -67,7 +83,19 @@ def _port(text: str) -> int:
     return port
 
 
-def _nick(text: str) -> str:
+def _seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not 0.1 <= seconds <= 30:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a number of seconds between 0.1 and 30 (try --browse 3)"
+        )
+    return seconds
+
+
+def parse_nick(text: str) -> str:
     nick = text.strip()
     if not nick:
         raise argparse.ArgumentTypeError("the nickname is empty (try --nick alice)")
@@ -84,21 +112,37 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--host",
-        default=DEFAULT_HOST,
         metavar="HOST",
-        help=f"name or address of the server (default: {DEFAULT_HOST}); "
+        help="name or address of the server (default: look on the local "
+        f"network, else {DEFAULT_HOST}; --host or --port turn looking off); "
         "example: --host 192.168.1.20",
     )
     parser.add_argument(
         "--port",
-        type=_port,
-        default=DEFAULT_PORT,
+        type=parse_port,
         metavar="PORT",
         help=f"TCP port of the server (default: {DEFAULT_PORT}); example: --port 4001",
     )
     parser.add_argument(
+        "--list",
+        dest="list_only",
+        action="store_true",
+        help="list the chat servers on the local network, one per line "
+        "(name, addresses, port, tls or plain, people, then the rooms as "
+        "NAME=PEOPLE, tab-separated), and exit: 0 if any answered, 1 if none; "
+        "example: --list",
+    )
+    parser.add_argument(
+        "--browse",
+        type=_seconds,
+        default=DEFAULT_BROWSE,
+        metavar="SECONDS",
+        help="how long to look for servers on the local network "
+        f"(default: {DEFAULT_BROWSE:g}); example: --browse 3",
+    )
+    parser.add_argument(
         "--nick",
-        type=_nick,
+        type=parse_nick,
         metavar="NICK",
         help="nickname to join with; asked for interactively if left out, "
         "required in pipe mode; example: --nick alice",
@@ -138,11 +182,16 @@ def parse_args(argv: list[str]) -> Config:
                 pass
         except OSError as e:
             parser.error(f"cannot read the --ca file {ns.ca!r}: {e.strerror}")
+    if ns.list_only and (ns.host is not None or ns.port is not None):
+        parser.error("--list looks on the local network: leave out --host and --port")
     return Config(
-        host=ns.host,
-        port=ns.port,
+        host=DEFAULT_HOST if ns.host is None else ns.host,
+        port=DEFAULT_PORT if ns.port is None else ns.port,
         nick=ns.nick,
         tls=ns.tls,
         ca=ns.ca,
         reconnect=ns.reconnect,
+        discover=ns.host is None and ns.port is None,
+        list_only=ns.list_only,
+        browse=ns.browse,
     )

@@ -127,15 +127,24 @@ def _window_size(fd: int) -> tuple[int, int]:
         return 80, 24
 
 
-def run(reactor: Any, config: Config) -> int:
-    """Chat on the terminal until the user leaves; always restore the terminal."""
+def run(
+    reactor: Any,
+    config: Config,
+    make_ui: Callable[[bool], TerminalUI] = TerminalUI,
+    started: Callable[[TerminalUI], None] | None = None,
+) -> int:
+    """Chat on the terminal until the user leaves; always restore the terminal.
+
+    ``make_ui`` builds the UI from whether to use colour, and ``started`` is
+    called with it once it is on screen (``chatproto host`` uses both).
+    """
     fd_in, fd_out = 0, 1
     saved_tty = termios.tcgetattr(fd_in)
     saved_flags = {fd: fcntl.fcntl(fd, fcntl.F_GETFL) for fd in (0, 1, 2)}
     saved_winch = signal.getsignal(signal.SIGWINCH)
     try:
         tty.setraw(fd_in)
-        ui = TerminalUI(colour=wants_colour(os.environ))
+        ui = make_ui(wants_colour(os.environ))
         session = Session(
             ui,
             nick=config.nick,
@@ -152,6 +161,8 @@ def run(reactor: Any, config: Config) -> int:
             reactor.callFromThread(ui.editor.terminalSize, *_window_size(fd_out))
 
         signal.signal(signal.SIGWINCH, resized)
+        if started is not None:
+            started(ui)
         ui.connecting(app.where(config))
         connector = app.connect(reactor, config, session)
 
