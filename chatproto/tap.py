@@ -18,6 +18,7 @@ from chatproto.factory import ChatFactory
 from chatproto.history import DEFAULT_TAIL
 from chatproto.keeper import HistoryKeeper, first_id
 from chatproto.limits import Limits
+from chatproto.logs import counted
 from chatproto.metrics import NO_METRICS, Metrics
 from chatproto.motd import HangupService, Motd, MotdError
 from chatproto.room import Room
@@ -243,7 +244,9 @@ class _Banner(Service):
             room=self.options["room"],
             port=self._where("port"),
             limits=limits,
-            motd=f"{motd.path} ({len(motd.lines())} lines)" if motd else "none",
+            motd=f"{motd.path} ({counted(len(motd.lines()), 'line')})"
+            if motd
+            else "none",
             metrics=self._where("metrics") if self.options["metrics"] else "off",
             history=history,
         )
