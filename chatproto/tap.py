@@ -13,7 +13,7 @@ from twisted.internet.defer import Deferred
 from twisted.logger import Logger
 from twisted.python import usage
 
-from chatproto import __version__
+from chatproto import __version__, descriptors
 from chatproto.factory import ChatFactory
 from chatproto.history import DEFAULT_TAIL
 from chatproto.keeper import HistoryKeeper, first_id
@@ -104,7 +104,7 @@ class Options(OneLineErrors):
             None,
             None,
             "Serve Prometheus metrics at /metrics on this endpoint, e.g. "
-            "tcp:9100:interface=127.0.0.1 (default: off).",
+            "tcp:4014:interface=127.0.0.1 (default: off).",
         ],
         [
             "history-db",
@@ -173,6 +173,10 @@ class Options(OneLineErrors):
                 for name, kind, minimum, maximum, _ in _LIMIT_OPTIONS
             }
         )
+        # --max-clients within what the file descriptors can serve.
+        self["limits"], self["descriptors"] = descriptors.fit(
+            self["limits"], descriptors.raise_limit()
+        )
         check_endpoint("port", self["port"])
         if self["metrics"]:
             check_endpoint("metrics", self["metrics"])
@@ -239,11 +243,13 @@ class _Banner(Service):
         )
         self.log.info(
             "chatproto {version}: room {room!r} on {port}; limits: {limits}; "
-            "MOTD: {motd}; metrics: {metrics}; history: {history}",
+            "file descriptors: {descriptors}; MOTD: {motd}; metrics: {metrics}; "
+            "history: {history}",
             version=__version__,
             room=self.options["room"],
             port=self._where("port"),
             limits=limits,
+            descriptors=self.options["descriptors"],
             motd=f"{motd.path} ({counted(len(motd.lines()), 'line')})"
             if motd
             else "none",

@@ -18,6 +18,9 @@ from pathlib import Path
 import pytest
 from servers import TIMEOUT, SocketClient, Twistd, twistd, twistd_command
 
+from chatproto.descriptors import RESERVE
+from chatproto.limits import Limits
+
 UNITS = Path(__file__).parent.parent / "contrib" / "systemd"
 INSTALLED_TWISTD = "/opt/chatroom/venv/bin/twistd"
 
@@ -61,6 +64,23 @@ def test_units_say_what_the_issue_asks() -> None:
     assert port == "systemd:domain=INET:index=0"
 
 
+def test_the_metrics_port_is_no_exporters_default() -> None:
+    command = exec_start()
+    metrics = command[command.index("--metrics") + 1]
+    port = int(metrics.split(":")[1])
+    # Prometheus' exporters have 9100-9999 (9100 is node_exporter's, on
+    # most machines that are monitored).
+    assert not 9100 <= port <= 9999
+    readme = (UNITS.parent.parent / "README.rst").read_text()
+    assert f"curl -s http://127.0.0.1:{port}/metrics" in readme
+    assert "9100/" not in readme and "tcp:9100" not in readme
+
+
+def test_the_unit_has_descriptors_for_the_default_max_clients() -> None:
+    limit = int(unit("chatroom.service")["Service"]["LimitNOFILE"])
+    assert limit >= Limits().max_clients + RESERVE
+
+
 def test_systemd_analyze_verifies_the_units(tmp_path: Path) -> None:
     # verify insists that ExecStart exists: point it at this venv's twistd.
     for name in ("chatroom.socket", "chatroom.service"):
@@ -96,7 +116,7 @@ def test_the_units_command_under_systemd_socket_activate(tmp_path: Path) -> None
     command = [
         word.replace(INSTALLED_TWISTD, twistd_command()[0])
         .replace("/etc/chatroom/motd.txt", str(motd))
-        .replace("tcp:9100:", "tcp:0:")
+        .replace("tcp:4014:", "tcp:0:")
         for word in exec_start()
     ]
     output = tmp_path / "journal.txt"
