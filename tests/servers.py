@@ -57,21 +57,21 @@ class Twistd:
             time.sleep(0.05)
         raise AssertionError(f"no {pattern!r} in the log:\n{self.log_text()}")
 
-    def stop(self) -> None:
+    def stop(self, signum: int = signal.SIGTERM) -> None:
         """
-        Stop twistd as an init system does, with SIGTERM, and check that it
-        shut down cleanly.
+        Stop twistd as an init system does, with SIGTERM (or as Ctrl-C does,
+        with SIGINT), and check that it shut down cleanly.
         """
-        self.process.send_signal(signal.SIGTERM)
+        self.process.send_signal(signum)
         try:
             status = self.process.wait(TIMEOUT)
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(TIMEOUT)
-            raise AssertionError("twistd did not stop on SIGTERM") from None
+            raise AssertionError(f"twistd did not stop on {signum!r}") from None
         # After a clean shutdown twistd re-raises the signal that stopped it,
         # so that its parent sees why it ended.
-        assert status in (0, -signal.SIGTERM), status
+        assert status in (0, -signum), status
         assert "Server Shut Down." in self.log_text()
 
 

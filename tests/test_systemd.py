@@ -9,6 +9,7 @@ from __future__ import annotations
 import configparser
 import os
 import shlex
+import shutil
 import socket
 import subprocess
 import sys
@@ -23,6 +24,17 @@ from chatproto.limits import Limits
 
 UNITS = Path(__file__).parent.parent / "contrib" / "systemd"
 INSTALLED_TWISTD = "/opt/chatroom/venv/bin/twistd"
+
+
+def needs(tool: str) -> pytest.MarkDecorator:
+    """
+    Skip a test that runs C{tool} where it is not installed; CI (which sets
+    CHATPROTO_CI and installs the tools) runs it always.
+    """
+    return pytest.mark.skipif(
+        shutil.which(tool) is None and not os.environ.get("CHATPROTO_CI"),
+        reason=f"{tool} is not installed (Debian, Ubuntu: apt-get install systemd)",
+    )
 
 
 def unit(name: str) -> configparser.ConfigParser:
@@ -81,6 +93,7 @@ def test_the_unit_has_descriptors_for_the_default_max_clients() -> None:
     assert limit >= Limits().max_clients + RESERVE
 
 
+@needs("systemd-analyze")
 def test_systemd_analyze_verifies_the_units(tmp_path: Path) -> None:
     # verify insists that ExecStart exists: point it at this venv's twistd.
     for name in ("chatroom.socket", "chatroom.service"):
@@ -105,6 +118,7 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+@needs("systemd-socket-activate")
 def test_the_units_command_under_systemd_socket_activate(tmp_path: Path) -> None:
     """
     The service's own ExecStart (paths and the metrics port made local),
@@ -218,3 +232,34 @@ def test_connections_wait_while_the_server_restarts(tmp_path: Path) -> None:
             bob.close()
             second.wait_for_log("bob left")
             second.stop()
+
+
+def test_without_systemds_tools_their_tests_are_skipped_with_a_reason() -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-rs",
+            "-p",
+            "no:cacheprovider",
+            __file__,
+            "-k",
+            "verifies_the_units or under_systemd_socket_activate",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        # No systemd tools on this PATH, and not in CI.
+        env={
+            **{k: v for k, v in os.environ.items() if k != "CHATPROTO_CI"},
+            "PATH": "/nonexistent",
+        },
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2 skipped" in result.stdout
+    for tool in ("systemd-analyze", "systemd-socket-activate"):
+        assert f"{tool} is not installed (Debian, Ubuntu: apt-get install systemd)" in (
+            result.stdout
+        )

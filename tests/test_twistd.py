@@ -4,6 +4,7 @@ End to end: the installed twistd plugin in a subprocess, real sockets.
 
 from __future__ import annotations
 
+import signal
 import socket
 import subprocess
 from pathlib import Path
@@ -127,3 +128,21 @@ def test_the_banner_says_where_the_server_really_listens(tmp_path: Path) -> None
         f"metrics: 127.0.0.1:{server.metrics_port} (tcp:0:interface=127.0.0.1);"
         in banner
     )
+
+
+def test_ctrl_c_is_sigint_and_stops_the_server_cleanly(tmp_path: Path) -> None:
+    with twistd(tmp_path) as server:
+        alice = SocketClient(server.port)
+        alice.expect("NICK")
+        alice.send(b"alice\r\n")
+        alice.expect("JOIN alice")
+        server.stop(signal.SIGINT)
+        alice.expect("INFO server shutting down")
+        alice.expect_closed()
+        alice.close()
+    # Killed by SIGINT once shut down: 130 in a shell, as README says.
+    assert server.process.returncode == -signal.SIGINT
+    assert "Received SIGINT, shutting down." in server.log_text()
+    readme = (Path(__file__).parent.parent / "README.rst").read_text()
+    assert f"{128 + signal.SIGINT} after Ctrl-C" in readme
+    assert f"{128 + signal.SIGTERM} in a shell after SIGTERM" in readme
