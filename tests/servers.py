@@ -190,8 +190,13 @@ class SocketClient:
         self.sock.close()
 
 
-def make_certificate(directory: Path, name: str = "localhost") -> tuple[Path, Path]:
-    """A self-signed certificate for ``name`` and 127.0.0.1: (cert, key) PEM files."""
+def make_certificate(
+    directory: Path, name: str = "localhost", loopback: bool = True
+) -> tuple[Path, Path]:
+    """
+    A self-signed certificate for ``name`` and (with ``loopback``)
+    127.0.0.1: (cert, key) PEM files.
+    """
     import datetime
     import ipaddress
 
@@ -213,10 +218,12 @@ def make_certificate(directory: Path, name: str = "localhost") -> tuple[Path, Pa
         .not_valid_after(now + datetime.timedelta(days=2))
         .add_extension(
             x509.SubjectAlternativeName(
-                [
-                    x509.DNSName(name),
-                    x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-                ]
+                [x509.DNSName(name)]
+                + (
+                    [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+                    if loopback
+                    else []
+                )
             ),
             critical=False,
         )

@@ -142,6 +142,7 @@ def run(reactor: Any, config: Config) -> int:
             interactive=True,
             reconnect=config.reconnect,
             clock=reactor,
+            where=app.where(config),
         )
         ui.session = session
         app.start_logging(ui.warn)
