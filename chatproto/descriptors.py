@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from chatproto.limits import Limits
+from chatproto.logs import counted
 
 # Descriptors kept for everything but members: standard streams, the
 # reactor's own, listening sockets, the log and its rotation, the history
@@ -93,7 +94,8 @@ def fit(limits: Limits, descriptors: Descriptors) -> tuple[Limits, str]:
         said = f"{have}, enough for --max-clients {asked}"
     else:
         said = (
-            f"{have}, so at most {serving} clients, not --max-clients {asked} "
+            f"{have}, so at most {counted(serving, 'client')}, not --max-clients "
+            f"{asked} "
             f"({RESERVE} are kept for the server's own files and for refusing "
             "newcomers); raise the hard limit (LimitNOFILE= in the systemd "
             "unit, ulimit -Hn) to serve more"

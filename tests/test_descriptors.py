@@ -75,6 +75,9 @@ def test_max_clients_is_cut_to_what_the_descriptors_serve() -> None:
     )
     assert fitted.max_clients == 10_000
     assert said == "65536 (raised from 1024), enough for --max-clients 10000"
+    fitted, said = fit(Limits(max_clients=10), Descriptors(257, 257))
+    assert fitted.max_clients == 1
+    assert said.startswith("257 (the hard limit), so at most 1 client, not ")
     fitted, said = fit(Limits(max_clients=5), Descriptors(INFINITY, INFINITY))
     assert fitted.max_clients == 5
     assert said == "unlimited, enough for --max-clients 5"
