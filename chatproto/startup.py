@@ -215,17 +215,17 @@ class OneLineErrors(usage.Options):
     Options whose problems, when twistd parses them, end the process with
     one line instead of twistd's page of usage text.
 
-    @cvar listening: the options that name an endpoint to listen on, checked
-        for being free before twistd forks.
+    @cvar endpoint_options: the options that name an endpoint to listen on,
+        checked for being free before twistd forks.
     """
 
-    listening: tuple[str, ...] = ()
+    endpoint_options: tuple[str, ...] = ()
 
     def parseOptions(self, options: list[str] | None = None) -> None:
         try:
             super().parseOptions(options)
             if self.parent is not None:
-                for option in self.listening:
+                for option in self.endpoint_options:
                     if self[option]:
                         check_free(option, self[option])
         except usage.UsageError as error:

@@ -124,7 +124,7 @@ class Options(OneLineErrors):
         for name, _, minimum, maximum, help_text in _LIMIT_OPTIONS
     ]
     # Checked for being free before twistd forks (startup.OneLineErrors).
-    listening = ("port", "metrics")
+    endpoint_options = ("port", "metrics")
 
     def __init__(self) -> None:
         super().__init__()
