@@ -154,19 +154,20 @@ def check_endpoint(option: str, description: str) -> None:
     _endpoint(option, description)
 
 
-def check_free(option: str, description: str) -> None:
+def check_free(option: str, description: str) -> int:
     """
     Check that the port C{description} names can be had, by binding it for
     a moment: a port already in use stops start-up before twistd forks.
     Endpoints that are not a fixed TCP port are left to the listening.
 
+    @return: the port number checked, 0 if none was.
     @raise usage.UsageError: saying why it cannot be had.
     """
     endpoint = _endpoint(option, description)
     port = getattr(endpoint, "_port", 0)
     interface = getattr(endpoint, "_interface", None)
     if not port or interface is None:
-        return
+        return 0
     family = socket.AF_INET6 if ":" in interface else socket.AF_INET
     try:
         with socket.socket(family, socket.SOCK_STREAM) as probe:
@@ -175,6 +176,7 @@ def check_free(option: str, description: str) -> None:
             probe.bind((interface, port))
     except OSError as error:
         raise usage.UsageError(f"--{option}: {_bind_error(port, error)}") from None
+    return port
 
 
 def _bind_error(port: int, error: OSError) -> str:
@@ -225,9 +227,7 @@ class OneLineErrors(usage.Options):
         try:
             super().parseOptions(options)
             if self.parent is not None:
-                for option in self.endpoint_options:
-                    if self[option]:
-                        check_free(option, self[option])
+                self._check_ports_free()
         except usage.UsageError as error:
             if self.parent is None:
                 raise  # not run by twistd (a test, another program): its call
@@ -237,6 +237,21 @@ class OneLineErrors(usage.Options):
             raise SystemExit(f"{PREFIX}: {error}{hint}") from None
         if self.parent is not None:
             _report_startup_errors_in_one_line()
+
+
+    def _check_ports_free(self) -> None:
+        checked: dict[int, str] = {}
+        for option in self.endpoint_options:
+            if not self[option]:
+                continue
+            port = check_free(option, self[option])
+            if port in checked:
+                raise usage.UsageError(
+                    f"--{option}: port {port} is --{checked[port]}'s too; "
+                    "give each its own port"
+                )
+            if port:
+                checked[port] = option
 
 
 def _report_startup_errors_in_one_line() -> None:

@@ -6,6 +6,8 @@ a StartupError naming the option.
 
 from __future__ import annotations
 
+import errno
+import os
 import socket
 import sys
 from collections.abc import Iterator
@@ -140,6 +142,18 @@ def test_a_port_in_use_is_found_before_listening(taken_port: int) -> None:
     startup.check_free("port", "unix:/nonexistent/chat.sock")
 
 
+@pytest.mark.parametrize(
+    ("code", "wanted"),
+    [
+        (errno.EACCES, "not allowed to listen on port 80: ports below 1024 need root"),
+        (errno.EADDRNOTAVAIL, "this machine has no such address; check interface="),
+        (errno.EMFILE, "cannot listen there: Too many open files"),
+    ],
+)
+def test_why_a_port_cannot_be_had_in_words(code: int, wanted: str) -> None:
+    assert startup._bind_error(80, OSError(code, os.strerror(code))).startswith(wanted)
+
+
 def test_an_address_not_on_this_machine() -> None:
     with pytest.raises(usage.UsageError, match="this machine has no such address"):
         # TEST-NET-1 (RFC 5737): never a local address.
@@ -182,6 +196,19 @@ def test_under_twistd_a_port_in_use_ends_it_before_forking(taken_port: int) -> N
     assert raised.value.code == (
         f"twistd chatroom: --metrics: port {taken_port} is already in use "
         "(another server running?); stop that one or choose another port"
+    )
+
+
+def test_under_twistd_one_port_for_two_options_is_one_line() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    endpoint = f"tcp:{port}:interface=127.0.0.1"
+    with pytest.raises(SystemExit) as raised:
+        twistd_parse("--port", endpoint, "--metrics", endpoint)
+    assert raised.value.code == (
+        f"twistd chatroom: --metrics: port {port} is --port's too; "
+        "give each its own port"
     )
 
 
