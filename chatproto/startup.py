@@ -227,6 +227,7 @@ class OneLineErrors(usage.Options):
         try:
             super().parseOptions(options)
             if self.parent is not None:
+                check_pidfile(self.parent.get("pidfile"))
                 self._check_ports_free()
         except usage.UsageError as error:
             if self.parent is None:
@@ -252,6 +253,33 @@ class OneLineErrors(usage.Options):
                 )
             if port:
                 checked[port] = option
+
+
+def check_pidfile(pidfile: str | None) -> None:
+    """
+    Refuse to start beside a server that runs from the same pidfile, in one
+    line (twistd would say it in five, after this check).
+
+    @raise usage.UsageError: if the process the pidfile names runs.
+    """
+    if not pidfile:
+        return
+    try:
+        with open(pidfile) as file:
+            pid = int(file.read())
+    except (OSError, ValueError):
+        return  # none, or twistd's own one-line error
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return  # stale: twistd removes it
+    except OSError:
+        pass  # runs, as another user
+    raise usage.UsageError(
+        f"another server is running from {pidfile} (process {pid}); stop it, or "
+        "give this one a --pidfile of its own (--pidfile= in the foreground), "
+        "before chatroom"
+    )
 
 
 def _report_startup_errors_in_one_line() -> None:

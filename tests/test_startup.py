@@ -212,6 +212,29 @@ def test_under_twistd_one_port_for_two_options_is_one_line() -> None:
     )
 
 
+def test_under_twistd_a_running_servers_pidfile_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("twistd.pid").write_text(str(os.getpid()))  # this process runs
+    with pytest.raises(SystemExit) as raised:
+        twistd_parse("--port", "tcp:0:interface=127.0.0.1")
+    assert raised.value.code == (
+        f"twistd chatroom: another server is running from twistd.pid (process "
+        f"{os.getpid()}); stop it, or give this one a --pidfile of its own "
+        "(--pidfile= in the foreground), before chatroom"
+    )
+
+
+def test_a_stale_pidfile_is_left_to_twistd(tmp_path: Path) -> None:
+    pidfile = tmp_path / "twistd.pid"
+    startup.check_pidfile(str(pidfile))  # none
+    pidfile.write_text("999999999")  # no such process
+    startup.check_pidfile(str(pidfile))
+    pidfile.write_text("not a number")  # twistd says so in one line
+    startup.check_pidfile(str(pidfile))
+
+
 def test_under_twistd_a_start_up_error_is_logged_as_one_line(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -6,6 +6,7 @@ traceback, never a page of usage text.
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 from collections.abc import Iterator
@@ -116,3 +117,21 @@ def test_what_fails_only_while_listening_in_daemon_mode(tmp_path: Path) -> None:
     log = (tmp_path / "log").read_text()
     assert "Traceback" not in log
     assert "twistd chatroom: --port: cannot listen there: " in log
+
+
+def test_a_second_server_on_the_same_pidfile_is_one_line(tmp_path: Path) -> None:
+    """The README's quick start without --pidfile=, twice in one directory."""
+    (tmp_path / "twistd.pid").write_text(str(os.getpid()))  # a running process
+    result = subprocess.run(
+        [*twistd_command(), "-n", "chatroom", "--port", "tcp:0"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+    )
+    assert result.returncode != 0
+    assert result.stdout + result.stderr == (
+        "twistd chatroom: another server is running from twistd.pid (process "
+        f"{os.getpid()}); stop it, or give this one a --pidfile of its own "
+        "(--pidfile= in the foreground), before chatroom\n"
+    )
