@@ -18,6 +18,7 @@ from twisted.internet.interfaces import IReactorFromThreads
 from twisted.logger import Logger
 
 from chatproto import wire
+from chatproto.logs import counted
 
 # A MOTD is a few lines of welcome; this catches pointing --motd at the wrong
 # file, which every newcomer would otherwise receive.
@@ -82,9 +83,9 @@ class Motd:
             )
         else:
             self.log.info(
-                "MOTD reloaded from {path}: {count} lines",
+                "MOTD reloaded from {path}: {lines}",
                 path=self.path,
-                count=len(self._lines),
+                lines=counted(len(self._lines), "line"),
             )
 
 

@@ -7,24 +7,32 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from twisted.application import strports
 from twisted.application.service import IService, MultiService, Service
 from twisted.internet.defer import Deferred
+from twisted.internet.interfaces import IProtocolFactory
 from twisted.logger import Logger
 from twisted.python import usage
 
-from chatproto import __version__
+from chatproto import __version__, descriptors
 from chatproto.errors import ChatError, Code
 from chatproto.factory import ChatFactory
 from chatproto.history import DEFAULT_TAIL
 from chatproto.keeper import HistoryKeeper
 from chatproto.limits import Limits
+from chatproto.logs import counted
 from chatproto.metrics import NO_METRICS, Metrics
 from chatproto.motd import HangupService, Motd, MotdError
 from chatproto.names import Registry
 from chatproto.operators import OperatorChecker, Operators, OperatorsFileError
 from chatproto.rooms import DEFAULT_MAX_ROOMS, ROOM_NAMES, Rooms, room_name
 from chatproto.server import ChatServer
+from chatproto.startup import (
+    Listening,
+    OneLineErrors,
+    check_endpoint,
+    number,
+    plain,
+)
 from chatproto.store import DURABILITY_BOUND, HistoryDatabaseError, Loaded, load
 
 DEFAULT_REPLAY = 50
@@ -34,30 +42,40 @@ _DEFAULTS = Limits()
 DEFAULT_BACKLOG = 1024
 _log = Logger()
 
-# (option, what it takes, smallest value, help); the option's Limits field is
-# its name with "-" as "_".
-_LIMIT_OPTIONS: list[tuple[str, Callable[[str], Any], float, str]] = [
-    ("max-line", int, 1, "Longest line a client may send, in bytes."),
-    ("rate", float, 0, "Lines a second each member may send; 0 for no limit."),
-    ("burst", int, 1, "Lines a member may send at once before --rate applies."),
+# (option, what it takes, smallest and largest value, help); the option's
+# Limits field is its name with "-" as "_".
+_LIMIT_OPTIONS: list[tuple[str, Callable[[str], Any], float, float, str]] = [
+    ("max-line", int, 1, 1 << 20, "Longest line a client may send, in bytes."),
+    ("rate", float, 0, 1e6, "Lines a second each member may send; 0 for no limit."),
+    ("burst", int, 1, 1e6, "Lines a member may send at once before --rate applies."),
     (
         "sendq",
         int,
         1024,
+        1 << 30,
         "Bytes held for a member that reads too slowly; past that it is disconnected.",
     ),
-    ("max-clients", int, 1, "Connections at once."),
-    ("max-per-ip", int, 0, "Connections at once from one address; 0 for no limit."),
+    ("max-clients", int, 1, 1e6, "Connections at once."),
+    (
+        "max-per-ip",
+        int,
+        0,
+        1e6,
+        "Connections at once from one address; 0 for no limit.",
+    ),
     (
         "handshake-timeout",
         float,
         0,
+        86400,
         "Seconds a connection has to choose a nickname; 0 for no limit.",
     ),
 ]
+MAX_BACKLOG = 65535
+MAX_KEEP_DAYS = 36500
 
 
-class Options(usage.Options):
+class Options(OneLineErrors):
     synopsis = "[options]"
     longdesc = (
         "Run a chat room that people join over TCP with the chatproto client, "
@@ -82,7 +100,7 @@ class Options(usage.Options):
             "Connections the kernel may queue before the server accepts them, "
             "for tcp:, tcp6: and ssl: ports that do not set backlog= "
             "themselves (Twisted's default of 50 drops members in a join "
-            "storm).",
+            "storm). From 1 to 65535.",
         ],
         [
             "new-rooms",
@@ -115,7 +133,7 @@ class Options(usage.Options):
             None,
             None,
             "Serve Prometheus metrics at /metrics on this endpoint, e.g. "
-            "tcp:9100:interface=127.0.0.1 (default: off).",
+            "tcp:4014:interface=127.0.0.1 (default: off).",
         ],
         [
             "history-db",
@@ -126,8 +144,13 @@ class Options(usage.Options):
             "without it, history is kept in memory only.",
         ],
     ] + [
-        [name, None, getattr(_DEFAULTS, name.replace("-", "_")), help_text]
-        for name, _, _, help_text in _LIMIT_OPTIONS
+        [
+            name,
+            None,
+            getattr(_DEFAULTS, name.replace("-", "_")),
+            f"{help_text} From {plain(minimum)} to {plain(maximum)}.",
+        ]
+        for name, _, minimum, maximum, help_text in _LIMIT_OPTIONS
     ]
     optFlags = [
         [
@@ -138,6 +161,8 @@ class Options(usage.Options):
             "an address (default: off).",
         ],
     ]
+    # Checked for being free before twistd forks (startup.OneLineErrors).
+    endpoint_options = ("port", "metrics")
 
     def __init__(self) -> None:
         super().__init__()
@@ -169,7 +194,7 @@ class Options(usage.Options):
         try:
             self["motd"] = Motd(path)
         except MotdError as error:
-            raise usage.UsageError(str(error)) from None
+            raise usage.UsageError(f"--motd: {error}") from None
 
     def opt_operators(self, path: str) -> None:
         """
@@ -183,24 +208,16 @@ class Options(usage.Options):
 
     def opt_history_replay(self, value: str) -> None:
         """
-        Recent room lines shown to a newcomer on joining, 0 for none (default 50).
+        Recent room lines a newcomer is shown on joining: 0 to 10000 (default 50).
         """
-        number = _number("history-replay", int, 0, value)
-        if number > DEFAULT_TAIL:
-            raise usage.UsageError(f"--history-replay must be at most {DEFAULT_TAIL}")
-        self["history-replay"] = number
+        self["history-replay"] = number("history-replay", int, 0, DEFAULT_TAIL, value)
 
     def opt_history_keep(self, value: str) -> None:
         """
-        Forget room lines older than this many days, e.g. 30 (default: keep).
+        Forget room lines older than this many days (up to 36500); default: keep.
         """
-        try:
-            days = float(value)
-        except ValueError:
-            raise usage.UsageError(
-                f"--history-keep takes a number of days, not {value!r}"
-            ) from None
-        if not days > 0 or days == float("inf"):
+        days = number("history-keep", float, 0, MAX_KEEP_DAYS, value)
+        if not days:
             raise usage.UsageError("--history-keep must be a number of days above 0")
         self["history-keep"] = days
 
@@ -213,7 +230,7 @@ class Options(usage.Options):
                 raise usage.UsageError(
                     f"--{option} takes yes or no, not {self[option]!r}"
                 )
-        self["max-rooms"] = _number("max-rooms", int, 1, self["max-rooms"])
+        self["max-rooms"] = number("max-rooms", int, 1, 100_000, self["max-rooms"])
         if self["max-rooms"] < len(self["rooms"]):
             raise usage.UsageError(
                 f"--max-rooms {self['max-rooms']} is fewer than the "
@@ -221,12 +238,19 @@ class Options(usage.Options):
             )
         self["limits"] = Limits(
             **{
-                name.replace("-", "_"): _number(name, kind, minimum, self[name])
-                for name, kind, minimum, _ in _LIMIT_OPTIONS
+                name.replace("-", "_"): number(name, kind, minimum, maximum, self[name])
+                for name, kind, minimum, maximum, _ in _LIMIT_OPTIONS
             }
         )
+        # --max-clients within what the file descriptors can serve.
+        self["limits"], self["descriptors"] = descriptors.fit(
+            self["limits"], descriptors.raise_limit()
+        )
+        check_endpoint("port", self["port"])
+        if self["metrics"]:
+            check_endpoint("metrics", self["metrics"])
         self["port"] = with_backlog(
-            self["port"], _number("backlog", int, 1, self["backlog"])
+            self["port"], number("backlog", int, 1, MAX_BACKLOG, self["backlog"])
         )
         if self["history-db"] is not None:
             # Before the port opens and before any chat: a database that
@@ -263,22 +287,6 @@ def with_backlog(description: str, backlog: int) -> str:
     return description
 
 
-def _number(option: str, kind: Callable[[str], Any], minimum: float, value: Any) -> Any:
-    what = "a whole number" if kind is int else "a number"
-    try:
-        number = kind(value)
-    except ValueError:
-        raise usage.UsageError(f"--{option} takes {what}, not {value!r}") from None
-    if number < minimum:
-        raise usage.UsageError(f"--{option} must be at least {minimum:g}")
-    return number
-
-
-def _plain(value: float) -> str:
-    # 1048576, not :g's 1.04858e+06; 0.5 stays 0.5.
-    return str(int(value)) if value == int(value) else f"{value:g}"
-
-
 class _Banner(Service):
     """
     Says what the server is, where it listens and its limits, once logging
@@ -287,15 +295,25 @@ class _Banner(Service):
 
     log = Logger()
 
-    def __init__(self, options: Options) -> None:
+    def __init__(self, options: Options, listening: dict[str, Listening]) -> None:
         self.options = options
+        # The ports, by option: ready when the banner starts, since twistd
+        # listens (privilegedStartService) before it starts services.
+        self.listening = listening
+
+    def _where(self, option: str) -> str:
+        description = self.options[option]
+        if option not in self.listening:
+            return description
+        where = self.listening[option].where()
+        return where if where == description else f"{where} ({description})"
 
     def startService(self) -> None:
         super().startService()
         motd: Motd | None = self.options["motd"]
         given = self.options["limits"]
         limits = ", ".join(
-            f"--{name} {_plain(getattr(given, name.replace('-', '_')))}"
+            f"--{name} {plain(getattr(given, name.replace('-', '_')))}"
             for name, *_ in _LIMIT_OPTIONS
         )
         db = self.options["history-db"]
@@ -318,15 +336,18 @@ class _Banner(Service):
         ) + (", room owners moderate" if self.options["room-owners"] == "yes" else "")
         self.log.info(
             "chatproto {version}: rooms {rooms} on {port}; limits: {limits}; "
-            "MOTD: {motd}; metrics: {metrics}; history: {history}; "
-            "moderation: {moderation}",
+            "file descriptors: {descriptors}; MOTD: {motd}; metrics: {metrics}; "
+            "history: {history}; moderation: {moderation}",
             version=__version__,
             rooms=rooms,
             moderation=moderation,
-            port=self.options["port"],
+            port=self._where("port"),
             limits=limits,
-            motd=f"{motd.path} ({len(motd.lines())} lines)" if motd else "none",
-            metrics=self.options["metrics"] or "off",
+            descriptors=self.options["descriptors"],
+            motd=f"{motd.path} ({counted(len(motd.lines()), 'line')})"
+            if motd
+            else "none",
+            metrics=self._where("metrics") if self.options["metrics"] else "off",
             history=history,
         )
 
@@ -362,17 +383,16 @@ class _Shutdown(Service):
         return self.server.shut_down()
 
 
-def _line_protocol(options: Options, server: ChatServer) -> IService | None:
-    # strports.service fails start-up when the port cannot be had (for
-    # instance, already in use), so twistd exits instead of idling deaf.
-    return strports.service(options["port"], ChatFactory(server))
+def _line_protocol(options: Options, server: ChatServer) -> IProtocolFactory | None:
+    return ChatFactory(server)
 
 
-# The front ends: each makes the service that listens for its members (or
-# None when its options leave it off), over the one shared server.  Adding
-# a front end is adding an entry.
-FrontEndMaker = Callable[[Options, ChatServer], IService | None]
-FRONT_ENDS: list[tuple[str, FrontEndMaker]] = [("line", _line_protocol)]
+# The front ends, each with the option that says where it listens: each
+# makes the protocol factory for its members, over the one shared server
+# (or None when its options leave it off).  Adding a front end is adding an
+# entry, and its option to Options.endpoint_options.
+FrontEndMaker = Callable[[Options, ChatServer], IProtocolFactory | None]
+FRONT_ENDS: list[tuple[str, FrontEndMaker]] = [("port", _line_protocol)]
 
 
 def makeService(options: Options, reactor: Any = None) -> IService:
@@ -389,16 +409,18 @@ def makeService(options: Options, reactor: Any = None) -> IService:
         default_room=(ROOM_NAMES.check(rooms[0]), rooms[0]),
     )
     service = MultiService()
-    _Banner(options).setServiceParent(service)
+    listening: dict[str, Listening] = {}
+    _Banner(options, listening).setServiceParent(service)
     if options["metrics"]:
         # Imported only when asked for: a server without --metrics never
         # loads prometheus_client or twisted.web.
         from chatproto.prometheus import PrometheusMetrics, metrics_site
 
         metrics = prometheus = PrometheusMetrics()
-        strports.service(options["metrics"], metrics_site(prometheus)).setServiceParent(
-            service
+        listening["metrics"] = Listening(
+            "metrics", options["metrics"], metrics_site(prometheus), reactor=reactor
         )
+        listening["metrics"].setServiceParent(service)
     operators: Operators | None = options["operators"]
     checker = None
     if operators is not None:
@@ -431,12 +453,16 @@ def makeService(options: Options, reactor: Any = None) -> IService:
     # and its database closed last.  It opens before the ports.
     keeper.setServiceParent(service)
     _Shutdown(server).setServiceParent(service)
-    front_ends: dict[str, IService] = {}
-    for name, make in FRONT_ENDS:
-        front_end = make(options, server)
-        if front_end is not None:
-            front_end.setServiceParent(service)
-            front_ends[name] = front_end
+    for option, make in FRONT_ENDS:
+        factory = make(options, server)
+        if factory is not None:
+            # Listening fails start-up when the port cannot be had (for
+            # instance, taken since the options were checked), so twistd
+            # exits instead of idling deaf.
+            listening[option] = Listening(
+                option, options[option], factory, reactor=reactor
+            )
+            listening[option].setServiceParent(service)
     if options["announce"]:
         # Imported only when asked for, like the metrics.  Added after the
         # ports: it stops first, so the network hears the server go before
@@ -446,7 +472,7 @@ def makeService(options: Options, reactor: Any = None) -> IService:
 
         Announcer(
             options["server-name"] or host_label(),
-            listening_address(front_ends["line"]),
+            listening_address(listening["port"]),
             lambda: [(room.name, len(room)) for room in server.rooms],
             tls=options["port"].startswith("ssl:"),
             reactor=reactor,

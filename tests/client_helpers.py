@@ -75,6 +75,7 @@ class Harness:
             interactive=interactive,
             reconnect=reconnect,
             clock=self.clock,
+            where="chat.example:4000",
             now=lambda: datetime(2024, 1, 1, 12, 0),
         )
         self.status: list[int] = []

@@ -57,21 +57,21 @@ class Twistd:
             time.sleep(0.05)
         raise AssertionError(f"no {pattern!r} in the log:\n{self.log_text()}")
 
-    def stop(self) -> None:
+    def stop(self, signum: int = signal.SIGTERM) -> None:
         """
-        Stop twistd as an init system does, with SIGTERM, and check that it
-        shut down cleanly.
+        Stop twistd as an init system does, with SIGTERM (or as Ctrl-C does,
+        with SIGINT), and check that it shut down cleanly.
         """
-        self.process.send_signal(signal.SIGTERM)
+        self.process.send_signal(signum)
         try:
             status = self.process.wait(TIMEOUT)
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(TIMEOUT)
-            raise AssertionError("twistd did not stop on SIGTERM") from None
+            raise AssertionError(f"twistd did not stop on {signum!r}") from None
         # After a clean shutdown twistd re-raises the signal that stopped it,
         # so that its parent sees why it ended.
-        assert status in (0, -signal.SIGTERM), status
+        assert status in (0, -signum), status
         assert "Server Shut Down." in self.log_text()
 
 
@@ -195,8 +195,13 @@ class SocketClient:
         self.sock.close()
 
 
-def make_certificate(directory: Path, name: str = "localhost") -> tuple[Path, Path]:
-    """A self-signed certificate for ``name`` and 127.0.0.1: (cert, key) PEM files."""
+def make_certificate(
+    directory: Path, name: str = "localhost", loopback: bool = True
+) -> tuple[Path, Path]:
+    """
+    A self-signed certificate for ``name`` and (with ``loopback``)
+    127.0.0.1: (cert, key) PEM files.
+    """
     import datetime
     import ipaddress
 
@@ -218,10 +223,12 @@ def make_certificate(directory: Path, name: str = "localhost") -> tuple[Path, Pa
         .not_valid_after(now + datetime.timedelta(days=2))
         .add_extension(
             x509.SubjectAlternativeName(
-                [
-                    x509.DNSName(name),
-                    x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-                ]
+                [x509.DNSName(name)]
+                + (
+                    [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+                    if loopback
+                    else []
+                )
             ),
             critical=False,
         )

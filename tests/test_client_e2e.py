@@ -9,7 +9,9 @@ import os
 import re
 import signal
 import socket
+import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,6 +27,8 @@ from client_helpers import (
     make_certificate,
     run_piped,
 )
+
+from chatproto.client.session import NICK_TIMEOUT
 
 
 @pytest.fixture
@@ -193,7 +197,10 @@ def test_terminal_is_restored_after_sigterm(server: Server) -> None:
         shell.send("half typed")
         (client,) = children(shell.pid)
         os.kill(client, signal.SIGTERM)
+        # What happened, not "the connection was lost".
+        shell.expect("stopped by SIGTERM")
         assert_terminal_restored(shell, 128 + signal.SIGTERM)
+        assert b"connection was lost" not in shell.before
     finally:
         shell.close(force=True)
 
@@ -333,8 +340,69 @@ def test_tls_refuses_an_untrusted_certificate(
     server, _ = tls_server
     done = run_piped(server.port, "hello\n", "--nick", "sec", "--tls")
     assert done.returncode == 1
-    assert done.stderr.startswith("chatproto: TLS failed: certificate verify failed")
-    assert done.stderr.count("\n") == 1
+    assert done.stderr == (
+        "chatproto: TLS failed: the server's certificate is not trusted (made by "
+        "itself, or by an authority this computer does not know); if its owner "
+        "gave you the certificate, use --ca FILE\n"
+    )
+
+
+def test_tls_names_a_certificate_for_another_name_in_words(tmp_path: Path) -> None:
+    # Made for chat.example only; the client asks for 127.0.0.1.
+    cert, key = make_certificate(tmp_path, "chat.example", loopback=False)
+    server = Server(tmp_path, listen=f"ssl:privateKey={key}:certKey={cert}")
+    try:
+        args = ("--nick", "sec", "--tls", "--ca", str(cert))
+        done = run_piped(server.port, "hello\n", *args)
+    finally:
+        server.stop()
+    assert done.returncode == 1
+    assert done.stderr == (
+        "chatproto: TLS failed: the server's certificate is not valid for "
+        "127.0.0.1; give --host the name the certificate was made for\n"
+    )
+
+
+def test_a_port_where_no_chat_server_answers() -> None:
+    """Something listens there (a wrong --port) but never says NICK."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        port = silent.getsockname()[1]
+        started = time.monotonic()
+        done = run_piped(port, "hello\n", "--nick", "bot", timeout=30)
+        waited = time.monotonic() - started
+    assert done.returncode == 1
+    assert done.stderr == (
+        f"chatproto: no chat server at 127.0.0.1:{port}: it took the connection "
+        "but did not ask for a nickname within 10 s (is it the right port?)\n"
+    )
+    assert NICK_TIMEOUT <= waited < NICK_TIMEOUT + 10
+
+
+def test_pipe_mode_says_it_was_stopped_by_sigterm(server: Server) -> None:
+    client = subprocess.Popen(
+        client_command(server.port, "--nick", "termed"),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=client_env(),
+    )
+    try:
+        watcher = Watcher(server.port, "watcher")
+        try:
+            watcher.expect("JOIN termed")
+            client.send_signal(signal.SIGTERM)
+            _, stderr = client.communicate(timeout=TIMEOUT)
+        finally:
+            watcher.close()
+    finally:
+        if client.poll() is None:
+            client.kill()
+            client.wait(TIMEOUT)
+    assert client.returncode == 128 + signal.SIGTERM
+    assert stderr == "chatproto: stopped by SIGTERM\n"
 
 
 def test_pipe_mode_over_tls_quits_cleanly(tls_server: tuple[Server, Path]) -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import signal
+
 from client_helpers import Harness
 from twisted.internet import error
 from twisted.python.failure import Failure
 
-from chatproto.client.session import Session, describe
+from chatproto.client.session import NICK_TIMEOUT, Session, describe, signal_name
 
 
 def test_given_nickname_is_sent_when_asked() -> None:
@@ -288,3 +290,123 @@ def test_describe_failures_in_plain_words() -> None:
     assert describe(Failure(error.DNSLookupError("x"))) == "unknown host name"
     assert describe(Failure(error.TimeoutError())).startswith("no answer")
     assert describe(Failure(ValueError("odd"))) == "odd"
+
+
+# A port where something else listens: it takes the connection, never says NICK.
+
+
+def test_no_nick_from_the_server_ends_the_first_connection() -> None:
+    h = Harness("alice", interactive=False)
+    h.clock.advance(NICK_TIMEOUT - 0.1)
+    assert h.ui.warnings == [] and h.status == []
+    h.clock.advance(0.1)
+    assert h.ui.warnings == [
+        "no chat server at chat.example:4000: it took the connection but did not "
+        "ask for a nickname within 10 s (is it the right port?)"
+    ]
+    assert h.status == [1]
+    assert h.transport.disconnecting
+    h.drop()  # the close: nothing more to say
+    assert len(h.ui.warnings) == 1 and not h.clock.getDelayedCalls()
+
+
+def test_no_nick_timer_stops_at_nick() -> None:
+    h = Harness("alice")
+    h.clock.advance(NICK_TIMEOUT - 1)
+    h.join("alice")
+    h.clock.advance(10 * NICK_TIMEOUT)
+    assert h.ui.warnings == [] and h.status == []
+    assert not h.clock.getDelayedCalls()
+
+
+def test_no_nick_timer_stops_when_the_connection_drops() -> None:
+    h = Harness("alice")
+    h.join("alice")
+    h.drop()
+    h.connect()
+    h.drop()
+    assert not h.clock.getDelayedCalls()
+
+
+def test_no_nick_while_reconnecting_tries_again() -> None:
+    h = Harness("alice")
+    h.join("alice")
+    h.drop()
+    h.connect()
+    notices = len(h.ui.notices)
+    h.clock.advance(NICK_TIMEOUT)
+    assert h.ui.notices[notices:] == [
+        "no chat server at chat.example:4000: it took the connection but did not "
+        "ask for a nickname within 10 s (is it the right port?); trying again"
+    ]
+    assert h.transport.disconnecting
+    h.drop()
+    assert h.ui.notices[notices + 1 :] == []  # no "disconnected: ..." as well
+    assert h.ui.states[-1] == ("alice", False)
+    assert h.status == []
+    h.connect()
+    h.join("alice", since=101)
+    assert h.ui.notices[-1] == "reconnected: you are back in the room as alice"
+
+
+# Stopped by a signal (kill, or Ctrl-C in pipe mode).
+
+
+def test_a_signal_is_said_as_it_is_and_the_drop_that_follows_is_not() -> None:
+    h = Harness("alice", interactive=False)
+    h.join("alice")
+    h.sent()
+    h.session.stopped(signal.SIGTERM)
+    assert h.ui.notices[-1] == "stopped by SIGTERM"
+    # Standard input closes as the program stops.
+    h.session.input_line("not sent after the signal")
+    h.session.input_ended()
+    h.drop(error.ConnectionLost())
+    assert h.ui.warnings == []
+    assert "disconnected" not in " ".join(h.ui.notices)
+    assert h.sent() == []  # no line, no /quit: the program is stopping
+    assert not h.clock.getDelayedCalls()
+
+
+def test_signal_names_for_people() -> None:
+    assert signal_name(signal.SIGTERM) == "SIGTERM"
+    assert signal_name(signal.SIGINT) == "Ctrl-C (SIGINT)"
+    assert signal_name(None) == "a signal"
+
+
+# TLS failures in words.
+
+
+def test_a_certificate_for_another_name_is_said_in_words() -> None:
+    from service_identity import VerificationError
+    from service_identity.exceptions import DNSMismatch, IPAddressMismatch
+    from service_identity.hazmat import DNS_ID, IPAddress_ID
+
+    wrong_ip = VerificationError(
+        errors=[IPAddressMismatch(mismatched_id=IPAddress_ID("127.0.0.1"))]
+    )
+    assert describe(Failure(wrong_ip)) == (
+        "TLS failed: the server's certificate is not valid for 127.0.0.1; give "
+        "--host the name the certificate was made for"
+    )
+    wrong_name = VerificationError(
+        errors=[DNSMismatch(mismatched_id=DNS_ID("chat.example"))]
+    )
+    assert "not valid for chat.example;" in describe(Failure(wrong_name))
+    h = Harness("alice", interactive=False)
+    h.drop(wrong_ip)
+    assert h.ui.warnings == [describe(Failure(wrong_ip))]
+
+
+def test_other_tls_failures_in_words() -> None:
+    from OpenSSL.SSL import Error as TLSError
+
+    untrusted = TLSError([("SSL routines", "", "certificate verify failed")])
+    assert describe(Failure(untrusted)).startswith(
+        "TLS failed: the server's certificate is not trusted"
+    )
+    plain = TLSError([("SSL routines", "", "wrong version number")])
+    assert describe(Failure(plain)) == (
+        "TLS failed: the server does not speak TLS on this port (leave out "
+        "--tls, or use the server's TLS port)"
+    )

@@ -31,7 +31,12 @@ class Hosting:
         self.ui.editor.makeConnection(self.buffer)
         self.ui.editor.terminalSize(100, 24)
         self.session = Session(
-            self.ui, nick="teacher", interactive=True, reconnect=False, clock=Clock()
+            self.ui,
+            nick="teacher",
+            interactive=True,
+            reconnect=False,
+            clock=Clock(),
+            where="localhost:4000",
         )
         self.ui.session = self.session
         self.status: list[int] = []

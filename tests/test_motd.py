@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from helpers import Server
+from twisted.logger import capturedLogs, formatEvent
 
 from chatproto.motd import MAX_MOTD_BYTES, HangupService, Motd, MotdError, read_motd
 
@@ -81,6 +82,23 @@ def test_reload_reads_again_and_keeps_the_old_lines_on_error(tmp_path: Path) -> 
     path.unlink()
     motd.reload()
     assert motd.lines() == ("new", "lines")
+
+
+@pytest.mark.parametrize(
+    ("text", "said"), [("one\n", "1 line"), ("one\ntwo\n", "2 lines"), ("", "0 lines")]
+)
+def test_reload_logs_how_many_lines_in_words(
+    tmp_path: Path, text: str, said: str
+) -> None:
+    path = tmp_path / "motd.txt"
+    path.write_text("old\n")
+    motd = Motd(str(path))
+    path.write_text(text)
+    with capturedLogs() as events:
+        motd.reload()
+    assert [formatEvent(event) for event in events] == [
+        f"MOTD reloaded from {path}: {said}"
+    ]
 
 
 class _Reactor:

@@ -157,7 +157,8 @@ def test_json_logs_are_one_object_per_line(tmp_path: Path) -> None:
     [joined] = [e for e in events if e.get("log_text", "").endswith("as alice")]
     assert joined["nick"] == "alice"
     assert joined["peer"].startswith("127.0.0.1:")
-    assert joined["log_level"]["name"] == "info"
+    # A plain string, as log shippers filter on it.
+    assert joined["log_level"] == "info"
     [banner] = [e for e in events if e["log_namespace"] == "chatproto.tap._Banner"]
     assert "--max-line 2048" in banner["limits"]
     assert "--sendq 1048576" in banner["limits"]
@@ -248,9 +249,12 @@ def test_motd_reloads_on_sighup_without_dropping_anyone(tmp_path: Path) -> None:
         assert lines[4].startswith("HISTORY-END ")
         assert lines[5] == "JOIN alice"
 
+        # One line, in words.
+        server.wait_for_log(rf"MOTD: {re.escape(str(motd))} \(1 line\);")
+
         motd.write_text("Exam week: keep it short.\nBe kind.\n")
         server.process.send_signal(signal.SIGHUP)
-        server.wait_for_log("MOTD reloaded")
+        server.wait_for_log("MOTD reloaded from .*: 2 lines")
         bob = SocketClient(server.port)
         bob.expect("NICK")
         bob.send(b"bob\n")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import configparser
 import os
 import shlex
+import shutil
 import socket
 import subprocess
 import sys
@@ -18,8 +19,22 @@ from pathlib import Path
 import pytest
 from servers import TIMEOUT, SocketClient, Twistd, twistd, twistd_command
 
+from chatproto.descriptors import RESERVE
+from chatproto.limits import Limits
+
 UNITS = Path(__file__).parent.parent / "contrib" / "systemd"
 INSTALLED_TWISTD = "/opt/chatroom/venv/bin/twistd"
+
+
+def needs(tool: str) -> pytest.MarkDecorator:
+    """
+    Skip a test that runs C{tool} where it is not installed; CI (which sets
+    CHATPROTO_CI and installs the tools) runs it always.
+    """
+    return pytest.mark.skipif(
+        shutil.which(tool) is None and not os.environ.get("CHATPROTO_CI"),
+        reason=f"{tool} is not installed (Debian, Ubuntu: apt-get install systemd)",
+    )
 
 
 def unit(name: str) -> configparser.ConfigParser:
@@ -61,6 +76,24 @@ def test_units_say_what_the_issue_asks() -> None:
     assert port == "systemd:domain=INET:index=0"
 
 
+def test_the_metrics_port_is_no_exporters_default() -> None:
+    command = exec_start()
+    metrics = command[command.index("--metrics") + 1]
+    port = int(metrics.split(":")[1])
+    # Prometheus' exporters have 9100-9999 (9100 is node_exporter's, on
+    # most machines that are monitored).
+    assert not 9100 <= port <= 9999
+    readme = (UNITS.parent.parent / "README.rst").read_text()
+    assert f"curl -s http://127.0.0.1:{port}/metrics" in readme
+    assert "9100/" not in readme and "tcp:9100" not in readme
+
+
+def test_the_unit_has_descriptors_for_the_default_max_clients() -> None:
+    limit = int(unit("chatroom.service")["Service"]["LimitNOFILE"])
+    assert limit >= Limits().max_clients + RESERVE
+
+
+@needs("systemd-analyze")
 def test_systemd_analyze_verifies_the_units(tmp_path: Path) -> None:
     # verify insists that ExecStart exists: point it at this venv's twistd.
     for name in ("chatroom.socket", "chatroom.service"):
@@ -85,6 +118,7 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+@needs("systemd-socket-activate")
 def test_the_units_command_under_systemd_socket_activate(tmp_path: Path) -> None:
     """
     The service's own ExecStart (paths and the metrics port made local),
@@ -96,7 +130,7 @@ def test_the_units_command_under_systemd_socket_activate(tmp_path: Path) -> None
     command = [
         word.replace(INSTALLED_TWISTD, twistd_command()[0])
         .replace("/etc/chatroom/motd.txt", str(motd))
-        .replace("tcp:9100:", "tcp:0:")
+        .replace("tcp:4014:", "tcp:0:")
         for word in exec_start()
     ]
     output = tmp_path / "journal.txt"
@@ -198,3 +232,34 @@ def test_connections_wait_while_the_server_restarts(tmp_path: Path) -> None:
             bob.close()
             second.wait_for_log("bob left")
             second.stop()
+
+
+def test_without_systemds_tools_their_tests_are_skipped_with_a_reason() -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-rs",
+            "-p",
+            "no:cacheprovider",
+            __file__,
+            "-k",
+            "verifies_the_units or under_systemd_socket_activate",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        # No systemd tools on this PATH, and not in CI.
+        env={
+            **{k: v for k, v in os.environ.items() if k != "CHATPROTO_CI"},
+            "PATH": "/nonexistent",
+        },
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2 skipped" in result.stdout
+    for tool in ("systemd-analyze", "systemd-socket-activate"):
+        assert f"{tool} is not installed (Debian, Ubuntu: apt-get install systemd)" in (
+            result.stdout
+        )

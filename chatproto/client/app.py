@@ -97,11 +97,25 @@ def run_until_done(
             stopped_by_us.append(True)
             reactor.stop()
 
-    def shutdown() -> None:
+    def close_all() -> Deferred[Any]:
         waits = [connector.stop()] + [close() for close in closers]
         all_done: Deferred[Any] = DeferredList(waits, consumeErrors=True)
         all_done.addTimeout(SHUTDOWN_TIMEOUT, reactor)
-        all_done.addBoth(lambda _: stop())
+        return all_done
+
+    def shutdown() -> None:
+        close_all().addBoth(lambda _: stop())
+
+    def stopped_from_outside() -> Deferred[Any] | None:
+        # A signal (SIGTERM, SIGINT in pipe mode) stops the reactor: say so
+        # before the connections drop, and let the output flush; the reactor
+        # waits for the Deferred a "before" trigger returns.
+        if stopped_by_us:
+            return None
+        session.stopped(getattr(reactor, "_exitSignal", None))
+        return close_all()
+
+    reactor.addSystemEventTrigger("before", "shutdown", stopped_from_outside)
 
     def done(code: int) -> None:
         status.append(code)

@@ -99,6 +99,7 @@ def run(reactor: Any, config: Config) -> int:
             interactive=False,
             reconnect=config.reconnect,
             clock=reactor,
+            where=app.where(config),
         )
         app.start_logging(write_stderr)
         lines = StdinLines(session)

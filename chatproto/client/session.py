@@ -8,6 +8,7 @@ with the exit status).
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Callable
 from datetime import datetime
 from typing import Protocol as Interface
@@ -40,6 +41,9 @@ from .render import Line, notice, render
 
 # What the server says to everyone when it stops (docs/protocol.rst, "Leaving").
 SHUTTING_DOWN = "server shutting down"
+# A chat server says NICK as soon as it accepts a connection; something else
+# listening on the port (a wrong --port) may never say anything.
+NICK_TIMEOUT = 10.0
 
 
 class UI(Interface):
@@ -69,6 +73,12 @@ def is_quit(line: str) -> bool:
 def describe(reason: Failure) -> str:
     """A short, plain-words reason for a failed or lost connection."""
     value = reason.value
+    mismatch = _name_mismatch(value)
+    if mismatch is not None:
+        return (
+            f"TLS failed: the server's certificate is not valid for {mismatch}; "
+            "give --host the name the certificate was made for"
+        )
     if isinstance(value, error.ConnectionDone):
         return "the server closed the connection"
     if isinstance(value, error.ConnectionRefusedError):
@@ -83,8 +93,48 @@ def describe(reason: Failure) -> str:
         # pyOpenSSL errors hold a list of (library, function, reason).
         details = value.args[0] if value.args else []
         reasons = [str(d[-1]) for d in details if isinstance(d, tuple) and d]
+        if "certificate verify failed" in reasons:
+            return (
+                "TLS failed: the server's certificate is not trusted (made by "
+                "itself, or by an authority this computer does not know); if "
+                "its owner gave you the certificate, use --ca FILE"
+            )
+        if "wrong version number" in reasons or "packet length too long" in reasons:
+            return (
+                "TLS failed: the server does not speak TLS on this port (leave "
+                "out --tls, or use the server's TLS port)"
+            )
         return "TLS failed: " + (", ".join(reasons) or str(value))
     return str(value).strip() or type(value).__name__
+
+
+def _name_mismatch(value: BaseException) -> str | None:
+    """The names a certificate was refused for, if that is what ``value`` is."""
+    try:
+        from service_identity import VerificationError
+    except ImportError:  # without TLS support there is no such failure
+        return None
+    if not isinstance(value, VerificationError):
+        return None
+    names = []
+    for mismatch in value.errors:
+        wanted = getattr(mismatch, "mismatched_id", None)
+        name = getattr(wanted, "hostname", None) or getattr(wanted, "ip", None)
+        if isinstance(name, bytes):
+            name = name.decode("ascii", "replace")
+        names.append(str(name if name is not None else mismatch))
+    return " or ".join(names) or "this host"
+
+
+def signal_name(signum: int | None) -> str:
+    """How a stopping signal is called by people: "SIGTERM", "Ctrl-C (SIGINT)"."""
+    if signum is None:
+        return "a signal"
+    try:
+        name = signal.Signals(signum).name
+    except ValueError:
+        return f"signal {signum}"
+    return "Ctrl-C (SIGINT)" if signum == signal.SIGINT else name
 
 
 class Session:
@@ -100,9 +150,11 @@ class Session:
         interactive: bool,
         reconnect: bool,
         clock: IReactorTime,
+        where: str,
         now: Callable[[], datetime] = datetime.now,
     ) -> None:
         self.ui = ui
+        self.where = where  # host:port, for messages
         self.nick = nick  # the nickname to ask the server for
         self.interactive = interactive
         self.reconnect = reconnect
@@ -120,6 +172,8 @@ class Session:
         self._fatal = False  # the server closes for good: do not reconnect
         self._closing_error = False  # the server said why it closes
         self._quit_timer: IDelayedCall | None = None
+        self._nick_timer: IDelayedCall | None = None
+        self._abandoned: ChatClientProtocol | None = None  # closed by us: no NICK
         self.catchup = CatchUp()  # ids shown, across reconnections
         self._options_sent = False  # /ids on (and /since) on this connection
 
@@ -137,6 +191,8 @@ class Session:
         self.me = None
         self._closing_error = False
         self._options_sent = False
+        self._stop_timer(self._nick_timer)
+        self._nick_timer = self.clock.callLater(NICK_TIMEOUT, self._no_nick)
 
     def event_received(self, event: Event) -> None:
         self._still_busy()
@@ -160,6 +216,8 @@ class Session:
                 self.catchup.server_stopping()
         match event:
             case NickRequest():
+                self._stop_timer(self._nick_timer)
+                self._nick_timer = None
                 self._nick_requested()
                 return
             case Error(code, text) if code in NICK_REJECTIONS and not self.joined:
@@ -197,7 +255,12 @@ class Session:
         self.client = None
         self.me = None
         self.members.clear()
+        self._stop_timer(self._nick_timer)
+        self._nick_timer = None
         if self.finished:
+            return
+        if client is self._abandoned:  # said why already; reconnecting
+            self.ui.state_changed(self.nick, False)
             return
         if self.quitting:
             if self.interactive:
@@ -207,7 +270,9 @@ class Session:
         why = describe(reason)
         if self._fatal or not (was_joined or self.joined_once):
             if not self._closing_error:
-                self.ui.warn(f"{why} before you joined the room")
+                # A TLS failure always comes before joining: no need to say so.
+                tls = why.startswith("TLS failed")
+                self.ui.warn(why if tls else f"{why} before you joined the room")
             self.finish(1)
             return
         if not self.reconnect:
@@ -269,13 +334,49 @@ class Session:
 
     def quit(self) -> None:
         """The user wants to leave (/quit, Ctrl-D, Ctrl-C)."""
+        if self.finished:
+            return
         if self.client is not None and self.joined and not self.quitting:
             self.client.send("/quit")
             self._start_quit()
         elif not self.quitting:
             self.finish(0)
 
+    # -- from outside ---------------------------------------------------------
+
+    def stopped(self, signum: int | None) -> None:
+        """The program is being stopped by a signal (SIGTERM, say): say so, and
+        take no further part; connections are about to close."""
+        if self.finished:
+            return
+        self.finished = True
+        self._stop_timer(self._quit_timer)
+        self._stop_timer(self._nick_timer)
+        self._quit_timer = self._nick_timer = None
+        self.ui.notice(f"stopped by {signal_name(signum)}")
+
     # -- inside ---------------------------------------------------------------
+
+    def _no_nick(self) -> None:
+        """Connected, but no NICK came: not a chat server, or not answering."""
+        self._nick_timer = None
+        text = (
+            f"no chat server at {self.where}: it took the connection but did not "
+            f"ask for a nickname within {NICK_TIMEOUT:g} s (is it the right port?)"
+        )
+        if self.joined_once and self.reconnect:
+            self.ui.notice(f"{text}; trying again")
+            self._abandoned = self.client
+            if self.client is not None:
+                self.client.close()
+            return
+        self.ui.warn(text)
+        self.finish(1)
+
+    @staticmethod
+    def _stop_timer(timer: IDelayedCall | None) -> None:
+        if timer is not None and timer.active():
+            timer.cancel()
 
     def _nick_requested(self) -> None:
         if self.client is not None and not self._options_sent:
@@ -321,6 +422,8 @@ class Session:
                 self.members.add(new)
 
     def _flush(self) -> None:
+        if self.finished:
+            return
         while self.outbox and self.client is not None and self.joined:
             if self.quitting:
                 self.outbox.clear()
@@ -352,9 +455,9 @@ class Session:
         if self.finished:
             return
         self.finished = True
-        if self._quit_timer is not None and self._quit_timer.active():
-            self._quit_timer.cancel()
-        self._quit_timer = None
+        self._stop_timer(self._quit_timer)
+        self._stop_timer(self._nick_timer)
+        self._quit_timer = self._nick_timer = None
         if self.client is not None:
             self.client.close()
         self.done.callback(status)

@@ -151,6 +151,7 @@ def run(
             interactive=True,
             reconnect=config.reconnect,
             clock=reactor,
+            where=app.where(config),
         )
         ui.session = session
         app.start_logging(ui.warn)
