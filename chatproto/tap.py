@@ -25,6 +25,8 @@ from chatproto.names import Registry
 from chatproto.rooms import DEFAULT_MAX_ROOMS, ROOM_NAMES, Rooms, room_name
 from chatproto.server import ChatServer
 from chatproto.store import DURABILITY_BOUND, HistoryDatabaseError, Loaded, load
+from chatproto.web.addresses import web_addresses
+from chatproto.web.origins import normal_origin
 
 DEFAULT_REPLAY = 50
 
@@ -123,6 +125,8 @@ class Options(usage.Options):
         self["history-keep"] = None
         # What --history-db holds of the named rooms.
         self["history-loaded"] = Loaded()
+        self["web"] = None
+        self["web-origins"] = []
 
     def opt_room(self, name: str) -> None:
         """
@@ -136,6 +140,28 @@ class Options(usage.Options):
         self["port"] = f"tcp:{description}" if description.isdigit() else description
 
     opt_p = opt_port
+
+    def opt_web(self, description: str) -> None:
+        """
+        Serve the chat page and its WebSocket on this endpoint: a port \
+number, tcp:8080, or ssl:8443:privateKey=key.pem:certKey=cert.pem for HTTPS \
+(default: off).
+        """
+        self["web"] = f"tcp:{description}" if description.isdigit() else description
+
+    def opt_web_origin(self, origin: str) -> None:
+        """
+        Another origin whose pages may open the --web WebSocket, e.g. \
+https://chat.example.org behind a proxy (repeatable; default: only the \
+page's own).
+        """
+        normal = normal_origin(origin)
+        if normal is None:
+            raise usage.UsageError(
+                f"--web-origin takes an origin such as https://chat.example.org "
+                f"or http://192.168.1.20:8080, not {origin!r}"
+            )
+        self["web-origins"].append(normal)
 
     def opt_motd(self, path: str) -> None:
         """
@@ -276,7 +302,7 @@ class _Banner(Service):
         )
         self.log.info(
             "chatproto {version}: rooms {rooms} on {port}; limits: {limits}; "
-            "MOTD: {motd}; metrics: {metrics}; history: {history}",
+            "MOTD: {motd}; metrics: {metrics}; history: {history}; web page: {web}",
             version=__version__,
             rooms=rooms,
             port=self.options["port"],
@@ -284,6 +310,9 @@ class _Banner(Service):
             motd=f"{motd.path} ({len(motd.lines())} lines)" if motd else "none",
             metrics=self.options["metrics"] or "off",
             history=history,
+            web=", ".join(web_addresses(self.options["web"]))
+            if self.options["web"]
+            else "off",
         )
 
 
@@ -310,11 +339,21 @@ def _line_protocol(options: Options, server: ChatServer) -> IService | None:
     return strports.service(options["port"], ChatFactory(server))
 
 
+def _web(options: Options, server: ChatServer) -> IService | None:
+    if not options["web"]:
+        return None
+    # Imported only when asked for, like --metrics.
+    from chatproto.web.site import web_site
+
+    endpoint = with_backlog(options["web"], int(options["backlog"]))
+    return strports.service(endpoint, web_site(server, options["web-origins"]))
+
+
 # The front ends: each makes the service that listens for its members (or
 # None when its options leave it off), over the one shared server.  Adding
 # a front end is adding an entry.
 FrontEndMaker = Callable[[Options, ChatServer], IService | None]
-FRONT_ENDS: list[FrontEndMaker] = [_line_protocol]
+FRONT_ENDS: list[FrontEndMaker] = [_line_protocol, _web]
 
 
 def makeService(options: Options, reactor: Any = None) -> IService:
