@@ -8,9 +8,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from twisted.logger import Logger
-from twisted.web.resource import NoResource, Resource
+from twisted.web.pages import notFound
+from twisted.web.resource import Resource
 from twisted.web.server import Request, Site
 from twisted.web.static import File
 from twisted.web.websocket import WebSocketResource
@@ -89,7 +91,7 @@ class OriginCheck(Resource):
 
     def render_GET(self, request: Request) -> bytes | int:
         if request.postpath not in ([], [b""]):
-            return NoResource().render(request)
+            return notFound().render(request)  # type: ignore[no-any-return]
         origin = request.getHeader("origin")
         if origin is not None:
             normal = normal_origin(origin)
@@ -139,8 +141,8 @@ class WebSite(Site):
     The site (its name is in the log line that says where it listens).
     """
 
-    def __init__(self, resource: Resource) -> None:
-        super().__init__(resource, timeout=HTTP_IDLE_TIMEOUT)
+    def __init__(self, resource: Resource, reactor: Any) -> None:
+        super().__init__(resource, timeout=HTTP_IDLE_TIMEOUT, reactor=reactor)
 
 
 def web_site(server: ChatServer, origins: Iterable[str] = ()) -> WebSite:
@@ -149,4 +151,4 @@ def web_site(server: ChatServer, origins: Iterable[str] = ()) -> WebSite:
     own origin and of C{origins} (normal forms, see L{normal_origin}).
     """
     socket = OriginCheck(WebSocketResource(MemberFactory(server)), origins)
-    return WebSite(Root(socket))
+    return WebSite(Root(socket), server.clock)

@@ -4,7 +4,7 @@
 // DOM, and the socket, the timers and the storage are handed to it, so that
 // `node --test` drives it with fakes.
 
-import { Rooms } from "./catchup.js";
+import { GAP, Rooms } from "./catchup.js";
 import { mentions, retryDelay } from "./format.js";
 import { ROOM_EVENTS, parseLine, splitLines } from "./lines.js";
 
@@ -51,6 +51,7 @@ export class Chat {
     this.optionsSent = false;
     this.resumeRoom = null; // the room this connection asked to go back to
     this.more = null; // a HISTORY-MORE id to fetch once the replay ends
+    this.nickError = null; // why the last nickname was refused
     this.pending = { who: 0, rooms: 0, since: 0 }; // requests the page made itself
   }
 
@@ -239,7 +240,8 @@ export class Chat {
     if (this.nick !== null) {
       this.send(this.nick);
     } else {
-      this.view.askNick(null);
+      this.view.askNick(this.nickError);
+      this.nickError = null;
     }
     this.view.status("Choosing a nickname", false);
   }
@@ -277,9 +279,9 @@ export class Chat {
     if (automatic) this.pending.since -= 1;
     const { notices, since } = catchup.historyEnd(id);
     for (const text of notices) {
-      // A fetch of the page's own that brought nothing new needs no word.
-      const empty = text.startsWith("nothing") || text.startsWith("no more");
-      if (!(automatic && empty)) this.show({ kind: "notice", text });
+      // A fetch of the page's own needs no word: its lines go in their
+      // place among the others, by id.
+      if (!automatic || text === GAP) this.show({ kind: "notice", text });
     }
     const next = this.more ?? since;
     this.more = null;
@@ -291,8 +293,9 @@ export class Chat {
 
   error(code, text) {
     if (NICK_REJECTIONS.has(code) && this.me === null) {
+      // The NICK that follows asks the person again, saying why.
       this.nick = null;
-      this.view.askNick(text || code);
+      this.nickError = text || code;
       return;
     }
     if (FATAL_ERRORS.has(code)) this.fatal = true;

@@ -25,7 +25,15 @@ function parseTime(text) {
   if (!m) return null;
   const [, y, mo, d, h, mi, s] = m.map(Number);
   const time = new Date(Date.UTC(y, mo - 1, d, h, mi, s));
-  return Number.isNaN(time.getTime()) ? null : time;
+  // Date.UTC rolls month 13 into the next year; the server never sends it.
+  const same =
+    time.getUTCFullYear() === y &&
+    time.getUTCMonth() === mo - 1 &&
+    time.getUTCDate() === d &&
+    time.getUTCHours() === h &&
+    time.getUTCMinutes() === mi &&
+    time.getUTCSeconds() === s;
+  return same ? time : null;
 }
 
 // Split off `count` space-separated words; the remainder is the last item.
