@@ -323,7 +323,7 @@ def test_screenshots_at_desktop_and_phone_widths(browser: Any, tmp_path: Path) -
         bob.send(b"<b>tags</b> show as text, not HTML\n")
         page.wait_line("bob <b>tags</b> show as text, not HTML")
         page.say("/rooms")
-        wait_for(lambda: any(line.startswith("Rooms:") for line in page.lines()), "rooms")
+        wait_for(lambda: any(x.startswith("Rooms:") for x in page.lines()), "rooms")
         browser.set_window_size(1100, 720)
         time.sleep(0.3)
         assert browser.save_screenshot(str(DOCS / "web-desktop.png"))
