@@ -339,3 +339,24 @@ def test_screenshots_at_desktop_and_phone_widths(browser: Any, tmp_path: Path) -
         for client in (bob, carol):
             client.close()
         server.stop()
+
+
+def test_dark_mode_and_the_keyboard(browser: Any, tmp_path: Path) -> None:
+    with twistd(tmp_path, "--web", "tcp:0:interface=127.0.0.1") as server:
+        page = Page(browser, server.web_port)
+        page.join("alice")
+        # Typing goes to the message box as soon as the room is joined, and
+        # Enter sends: no mouse needed.
+        focused = browser.execute_script("return document.activeElement.id")
+        assert focused == "say"
+        background = "return getComputedStyle(document.body).backgroundColor"
+        light = browser.execute_script(background)
+        browser.execute_cdp_cmd(
+            "Emulation.setEmulatedMedia",
+            {"features": [{"name": "prefers-color-scheme", "value": "dark"}]},
+        )
+        dark = browser.execute_script(background)
+        browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": []})
+        assert light == "rgb(255, 255, 255)"
+        assert dark == "rgb(21, 24, 28)"
+        server.stop()

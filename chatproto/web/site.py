@@ -139,7 +139,11 @@ class Root(Resource):
 class WebSite(Site):
     """
     The site (its name is in the log line that says where it listens).
+    Requests for the page are logged as a web server's are; the members
+    the WebSocket brings are logged by their sessions, like everyone's.
     """
+
+    noisy = False
 
     def __init__(self, resource: Resource, reactor: Any) -> None:
         super().__init__(resource, timeout=HTTP_IDLE_TIMEOUT, reactor=reactor)

@@ -252,9 +252,9 @@ export class Chat {
     this.joinedOnce = true;
     this.attempt = 0;
     this.storage.set("nick", nick);
-    this.view.nickAccepted(nick);
     this.view.online();
-    this.view.ready(true);
+    this.view.ready(true); // before nickAccepted, which focuses the message box
+    this.view.nickAccepted(nick);
     this.view.status(`Online as ${nick}`, true);
     if (back) this.show({ kind: "notice", text: "reconnected" });
     this.startRefreshing();
