@@ -34,6 +34,8 @@ from chatproto.startup import (
     plain,
 )
 from chatproto.store import DURABILITY_BOUND, HistoryDatabaseError, Loaded, load
+from chatproto.web.addresses import web_addresses
+from chatproto.web.origins import normal_origin
 
 DEFAULT_REPLAY = 50
 
@@ -162,7 +164,7 @@ class Options(OneLineErrors):
         ],
     ]
     # Checked for being free before twistd forks (startup.OneLineErrors).
-    endpoint_options = ("port", "metrics")
+    endpoint_options = ("port", "metrics", "web")
 
     def __init__(self) -> None:
         super().__init__()
@@ -173,6 +175,8 @@ class Options(OneLineErrors):
         self["history-keep"] = None
         # What --history-db holds of the named rooms.
         self["history-loaded"] = Loaded()
+        self["web"] = None
+        self["web-origins"] = []
 
     def opt_room(self, name: str) -> None:
         """
@@ -186,6 +190,28 @@ class Options(OneLineErrors):
         self["port"] = f"tcp:{description}" if description.isdigit() else description
 
     opt_p = opt_port
+
+    def opt_web(self, description: str) -> None:
+        """
+        Serve the chat page and its WebSocket on this endpoint: a port \
+number, tcp:8080, or ssl:8443:privateKey=key.pem:certKey=cert.pem for HTTPS \
+(default: off).
+        """
+        self["web"] = f"tcp:{description}" if description.isdigit() else description
+
+    def opt_web_origin(self, origin: str) -> None:
+        """
+        Another origin whose pages may open the --web WebSocket, e.g. \
+https://chat.example.org behind a proxy (repeatable; default: only the \
+page's own).
+        """
+        normal = normal_origin(origin)
+        if normal is None:
+            raise usage.UsageError(
+                f"--web-origin takes an origin such as https://chat.example.org "
+                f"or http://192.168.1.20:8080, not {origin!r}"
+            )
+        self["web-origins"].append(normal)
 
     def opt_motd(self, path: str) -> None:
         """
@@ -247,11 +273,13 @@ class Options(OneLineErrors):
             self["limits"], descriptors.raise_limit()
         )
         check_endpoint("port", self["port"])
-        if self["metrics"]:
-            check_endpoint("metrics", self["metrics"])
-        self["port"] = with_backlog(
-            self["port"], number("backlog", int, 1, MAX_BACKLOG, self["backlog"])
-        )
+        for option in ("metrics", "web"):
+            if self[option]:
+                check_endpoint(option, self[option])
+        backlog = number("backlog", int, 1, MAX_BACKLOG, self["backlog"])
+        self["port"] = with_backlog(self["port"], backlog)
+        if self["web"]:
+            self["web"] = with_backlog(self["web"], backlog)
         if self["history-db"] is not None:
             # Before the port opens and before any chat: a database that
             # cannot be used stops start-up with one line saying why.
@@ -337,7 +365,7 @@ class _Banner(Service):
         self.log.info(
             "chatproto {version}: rooms {rooms} on {port}; limits: {limits}; "
             "file descriptors: {descriptors}; MOTD: {motd}; metrics: {metrics}; "
-            "history: {history}; moderation: {moderation}",
+            "history: {history}; moderation: {moderation}; web page: {web}",
             version=__version__,
             rooms=rooms,
             moderation=moderation,
@@ -349,6 +377,9 @@ class _Banner(Service):
             else "none",
             metrics=self._where("metrics") if self.options["metrics"] else "off",
             history=history,
+            web=", ".join(web_addresses(self.options["web"]))
+            if self.options["web"]
+            else "off",
         )
 
 
@@ -387,12 +418,24 @@ def _line_protocol(options: Options, server: ChatServer) -> IProtocolFactory | N
     return ChatFactory(server)
 
 
+def _web(options: Options, server: ChatServer) -> IProtocolFactory | None:
+    if not options["web"]:
+        return None
+    # Imported only when asked for, like --metrics.
+    from chatproto.web.site import web_site
+
+    return web_site(server, options["web-origins"])
+
+
 # The front ends, each with the option that says where it listens: each
 # makes the protocol factory for its members, over the one shared server
 # (or None when its options leave it off).  Adding a front end is adding an
 # entry, and its option to Options.endpoint_options.
 FrontEndMaker = Callable[[Options, ChatServer], IProtocolFactory | None]
-FRONT_ENDS: list[tuple[str, FrontEndMaker]] = [("port", _line_protocol)]
+FRONT_ENDS: list[tuple[str, FrontEndMaker]] = [
+    ("port", _line_protocol),
+    ("web", _web),
+]
 
 
 def makeService(options: Options, reactor: Any = None) -> IService:

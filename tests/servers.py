@@ -22,6 +22,7 @@ TIMEOUT = 10.0
 # What Twisted logs when a port starts listening.
 CHAT_PORT = r"ChatFactory(?: \(TLS\))? starting on (\d+)"
 METRICS_PORT = r"MetricsSite starting on (\d+)"
+WEB_PORT = r"WebSite(?: \(TLS\))? starting on (\d+)"
 
 
 def twistd_command() -> list[str]:
@@ -42,6 +43,7 @@ class Twistd:
         self.log = log
         self.port = 0
         self.metrics_port = 0
+        self.web_port = 0
 
     def log_text(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
@@ -128,6 +130,8 @@ def twistd(
             if "--metrics" in options:
                 found = server.wait_for_log(METRICS_PORT)
                 server.metrics_port = int(found.group(1))
+            if "--web" in options:
+                server.web_port = int(server.wait_for_log(WEB_PORT).group(1))
             yield server
     finally:
         if process.poll() is None:

@@ -128,7 +128,7 @@ def test_announces_the_listening_port_with_its_rooms(fx: Fixture) -> None:
     ((call, registration),) = fx.publisher.calls
     assert call == "start"
     assert registration == Registration(
-        instance="physics lab",
+        instance=f"physics lab ({host_label()}:4000)",
         port=4000,
         addresses=["127.0.0.1"],
         interfaces=["127.0.0.1"],
@@ -142,7 +142,8 @@ def test_announces_the_listening_port_with_its_rooms(fx: Fixture) -> None:
             "room1": "0 lobby",
         },
     )
-    assert names == ["physics lab-2"]  # the name the network accepted
+    # The name the network accepted.
+    assert names == [f"physics lab ({host_label()}:4000)-2"]
     announcer.stopService()
 
 
@@ -347,7 +348,7 @@ async def test_publisher_calls_run_in_worker_threads_never_the_reactors() -> Non
         environ=ENV,
     )
     announcer.startService()
-    assert await announcer.announced == "lab-2"
+    assert await announcer.announced == f"lab ({host_label()}:4000)-2"
     await announcer.stopService()
     assert publisher.names() == ["start", "stop"]
     assert len(publisher.threads) == 2

@@ -88,3 +88,7 @@ def test_instance_names_are_one_label() -> None:
     assert instance_name("pc-12.school.lan") == "pc-12 school lan"
     assert len(instance_name("x" * 200).encode()) <= 59
     assert instance_name("\x1b\n") == "chatproto"
+    # Unique to the machine and port, the name cut to leave room for them.
+    assert instance_name("lab", "pc-12", 4000) == "lab (pc-12:4000)"
+    long = instance_name("x" * 200, "pc.12", 4000)
+    assert long.endswith(" (pc-12:4000)") and len(long.encode()) <= 59

@@ -231,7 +231,8 @@ def run(reactor: Any, config: HostConfig, server: IService, port: int) -> int:
                 ui.warn(f"not announced on the local network: {announcer.problem}")
             elif announcer.problem:
                 ui.warn(f"multicast DNS reported a problem: {announcer.problem}")
-            _tell(ui, port, name)
+            # The name people see in the list, not the unique instance name.
+            _tell(ui, port, None if name is None else announcer.server_name)
 
         announcer.announced.addCallback(announced)
 

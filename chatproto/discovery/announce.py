@@ -146,7 +146,11 @@ class Announcer(Service):
         txt = self._txt()
         self._published = txt
         return Registration(
-            instance_name(self.server_name), port, addresses, interfaces, txt
+            instance_name(self.server_name, net.host_label(), port),
+            port,
+            addresses,
+            interfaces,
+            txt,
         )
 
     def _started(self, result: tuple[str, str | None]) -> None:

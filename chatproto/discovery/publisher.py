@@ -104,7 +104,16 @@ class ZeroconfPublisher:
             zeroconf.close()
 
 
-def instance_name(server_name: str) -> str:
-    """The DNS-SD instance name for a server: one DNS label, without dots."""
+def instance_name(server_name: str, host: str = "", port: int = 0) -> str:
+    """
+    The DNS-SD instance name for a server: one DNS label, without dots,
+    unique to the machine and port (C{lab (pc-12:4000)}).  People see the
+    name in the TXT record; the instance name only has to be unique, and
+    relying on multicast DNS's probing to rename a second "lab" on one
+    machine proved unreliable (both kept the name; browsers saw one).
+    """
+    host = record.clean(host).replace(".", "-")
+    suffix = f" ({host}:{port})" if port else ""
     text = record.clean(server_name).replace(".", " ")
-    return record.truncate(text, MAX_INSTANCE_BYTES) or "chatproto"
+    budget = MAX_INSTANCE_BYTES - len(suffix.encode())
+    return (record.truncate(text, budget) or "chatproto") + suffix
