@@ -66,7 +66,7 @@ class ChatProtocol(LineReceiver):
     # Connection events
 
     def connectionMade(self) -> None:
-        _tune_socket(self.transport)
+        tune_socket(self.transport)
         address = self.transport.getPeer()
         self.session = self.server.connect(
             self, describe(address), getattr(address, "host", None)
@@ -185,7 +185,7 @@ class ChatProtocol(LineReceiver):
                 self.rawDataReceived(pending)
 
 
-def _tune_socket(transport: ITransport) -> None:
+def tune_socket(transport: ITransport) -> None:
     # Under TLS the protocol's transport wraps the TCP one; the socket is at
     # the bottom.
     while getattr(transport, "transport", None) is not None:

@@ -6,41 +6,18 @@ addresses, not at 0.0.0.0.
 
 from __future__ import annotations
 
-import fcntl
 import ipaddress
 import re
-import socket
-import struct
 
-# Linux's ioctl for an interface's IPv4 address.
-_SIOCGIFADDR = 0x8915
+from chatproto.discovery.net import machine_addresses
 
 
 def local_addresses() -> list[str]:
     """
-    This machine's IPv4 addresses, loopback excluded (Linux: one per
-    interface; elsewhere, what the host name resolves to).
+    This machine's IPv4 addresses, loopback excluded (as the network
+    announcement gives them).
     """
-    found: list[str] = []
-    try:
-        interfaces = [name for _, name in socket.if_nameindex()]
-    except OSError:
-        interfaces = []
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        for name in interfaces:
-            request = struct.pack("256s", name.encode()[:15])
-            try:
-                answer = fcntl.ioctl(probe.fileno(), _SIOCGIFADDR, request)
-            except OSError:
-                continue  # down, or no IPv4 address
-            found.append(socket.inet_ntoa(answer[20:24]))
-    if not found:
-        try:
-            found = socket.gethostbyname_ex(socket.gethostname())[2]
-        except OSError:
-            found = []
-    usable = [a for a in found if not ipaddress.ip_address(a).is_loopback]
-    return sorted(set(usable), key=ipaddress.ip_address)
+    return sorted(set(machine_addresses()), key=ipaddress.ip_address)
 
 
 def web_addresses(description: str) -> list[str]:

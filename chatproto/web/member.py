@@ -28,7 +28,7 @@ from zope.interface import implementer
 from chatproto import wire
 from chatproto.errors import ChatError
 from chatproto.events import Event
-from chatproto.protocol import _tune_socket, describe
+from chatproto.protocol import tune_socket, describe
 from chatproto.server import ChatServer
 from chatproto.session import CLOSE_GRACE, MemberSession
 
@@ -170,7 +170,7 @@ class WebMember:
         # speak.
         assert self.socket is not None
         self._writer = MessageWriter(self.socket, self.request)
-        _tune_socket(self.connection)
+        tune_socket(self.connection)
         address = self.request.getClientAddress()
         self.session = self.server.connect(
             self, describe(address), getattr(address, "host", None)
