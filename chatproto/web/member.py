@@ -28,7 +28,7 @@ from zope.interface import implementer
 from chatproto import wire
 from chatproto.errors import ChatError
 from chatproto.events import Event
-from chatproto.protocol import tune_socket, describe
+from chatproto.protocol import describe, tune_socket
 from chatproto.server import ChatServer
 from chatproto.session import CLOSE_GRACE, MemberSession
 
