@@ -137,3 +137,33 @@ def test_connections_stalled_before_the_nickname_are_closed_whatever_the_stage(
         alice.close()
         server.wait_for_log(r"chose no nickname in time")
         server.stop()
+
+
+def test_the_log_says_why_a_tls_handshake_failed_and_who_left_at_shutdown(
+    tmp_path: Path,
+) -> None:
+    cert, key = make_certificate(tmp_path)
+    port = f"ssl:0:privateKey={key}:certKey={cert}:interface=127.0.0.1"
+    with twistd(tmp_path, port=port) as server:
+        # Plain text on a TLS port: the handshake fails.
+        confused = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+        confused.sendall(b"alice\r\n" * 100)
+        try:
+            while confused.recv(4096):
+                pass
+        except ConnectionResetError:
+            pass
+        confused.close()
+        server.wait_for_log(
+            r"disconnected before choosing a nickname: TLS handshake failed: \S"
+        )
+        trust = ssl.create_default_context(cafile=str(cert))
+        alice = SocketClient(server.port, tls=trust)
+        alice.expect("NICK")
+        alice.send(b"alice\n")
+        alice.expect("JOIN alice")
+        server.stop()
+        alice.close()
+    log = server.log_text()
+    assert "alice left: server shutting down" in log
+    assert "alice quit" not in log
