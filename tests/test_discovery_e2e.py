@@ -158,7 +158,7 @@ def test_several_servers_found_ask_which(
             ns, tmp_path / "b", "--server-name", "lab b", "--room", "maths"
         ) as b,
     ):
-        alice = NsPty(ns, "--nick", "alice")
+        alice = NsPty(ns, "--nick", "alice", "--browse", "4")
         ptys.append(alice)
         alice.wait_for_text("2 chat servers answered on the local network:")
         question = "Join which one? Type its number (1-2), or q to quit: "
@@ -175,7 +175,9 @@ def test_several_servers_found_ask_which(
         alice.send("/quit\r")
         assert alice.wait_exit() == 0
 
-        bob = NsPty(ns, "--nick", "bob")
+        # A longer look than the default: both servers must answer bob too,
+        # even on a loaded machine, or he is joined to the one that did.
+        bob = NsPty(ns, "--nick", "bob", "--browse", "4")
         ptys.append(bob)
         bob.prompt_is(question)
         bob.send("q\r")
@@ -200,7 +202,7 @@ def test_pipe_mode_with_several_servers_lists_them_and_exits_2(
         announced_server(ns, tmp_path / "a", "--server-name", "lab a"),
         announced_server(ns, tmp_path / "b", "--server-name", "lab b"),
     ):
-        done = run_client(ns, "--nick", "bot", stdin="hello\n")
+        done = run_client(ns, "--nick", "bot", "--browse", "4", stdin="hello\n")
     assert done.returncode == 2
     assert done.stdout == ""
     lines = done.stderr.splitlines()
