@@ -13,7 +13,16 @@ from pathlib import Path
 from typing import Any
 
 from servers import twistd
-from web_browser import DOCS, Page, free_port, nc_member, needs_chromium, wait_for
+from web_browser import (
+    DOCS,
+    Page,
+    free_port,
+    nc_member,
+    needs_chromium,
+    operator_member,
+    operators_file,
+    wait_for,
+)
 
 pytestmark = needs_chromium
 
@@ -196,12 +205,19 @@ def test_screenshots_at_desktop_and_phone_widths(browser: Any, tmp_path: Path) -
     with twistd(
         tmp_path, "--web", "tcp:0:interface=127.0.0.1", "--room", "lobby",
         "--room", "physics", "--rate", "0",
+        "--operators", str(operators_file(tmp_path)),
     ) as server:  # fmt: skip
+        teacher = operator_member(server.port)
+        topic = "Week 12: optics · lab sheets due Friday"
+        teacher.send(f"/topic {topic}\n".encode())
         bob = nc_member(server.port, "bob")
         bob.send(b"morning all! notes are at https://example.org/week-12\n")
         bob.send(b"/me puts the kettle on\n")
         page = Page(browser, server.web_port)
         page.join("alice")
+        wait_for(lambda: page.by_id("topic").text == topic, "the topic")
+        teacher.send(b"/announce the lab closes at 16:00 today\n")
+        page.wait_line("Announcement from teacher: the lab closes at 16:00 today")
         carol = nc_member(server.port, "carol")
         carol.send(b"alice, can you share the lab sheet?\n")
         page.wait_line("carol alice, can you share the lab sheet?")
@@ -222,7 +238,7 @@ def test_screenshots_at_desktop_and_phone_widths(browser: Any, tmp_path: Path) -
         assert browser.save_screenshot(str(DOCS / "web-phone.png"))
         page.by_id("toggle-side").click()
         assert page.by_id("side").is_displayed()
-        for client in (bob, carol):
+        for client in (teacher, bob, carol):
             client.close()
         server.stop()
 

@@ -11,38 +11,25 @@ import time
 from pathlib import Path
 from typing import Any
 
-from servers import SocketClient, Twistd, twistd
-from web_browser import Page, needs_chromium, wait_for
-
-from chatproto.operators import format_line, hash_password
+from servers import twistd
+from web_browser import (
+    PASSWORD,
+    Page,
+    needs_chromium,
+    operator_member,
+    operators_file,
+    wait_for,
+)
 
 pytestmark = needs_chromium
 
-PASSWORD = "a long and secret passphrase"
 # Longer than the page's first reconnection delay (1 s, give or take 20 %).
 NO_RECONNECT_WAIT = 3.0
-TEACHER_ADDRESS = "127.0.0.10"  # bans keep the page's address (127.0.0.1) out
-
-
-def operators_file(directory: Path) -> Path:
-    path = directory / "operators"
-    # The cheapest scrypt cost the server takes: the test checks the page.
-    path.write_text(format_line("teacher", hash_password(PASSWORD, n=2**10)) + "\n")
-    path.chmod(0o600)
-    return path
 
 
 def moderated(directory: Path) -> Any:
     options = ("--web", "tcp:0:interface=127.0.0.1", "--room", "lobby")
     return twistd(directory, "--operators", str(operators_file(directory)), *options)
-
-
-def teacher(server: Twistd) -> SocketClient:
-    client = SocketClient(server.port, source=TEACHER_ADDRESS)
-    client.expect("NICK")
-    client.send(f"/oper teacher {PASSWORD}\nteacher\n".encode())
-    client.expect("JOIN teacher")
-    return client
 
 
 def announced(page: Page) -> str:
@@ -75,7 +62,7 @@ def test_a_teacher_moderates_a_browser_user(browser: Any, tmp_path: Path) -> Non
         page = Page(browser, server.web_port)
         page.join("ann")
         assert not page.by_id("topic").is_displayed()
-        boss = teacher(server)
+        boss = operator_member(server.port)
         page.wait_line("teacher joined")
 
         boss.send(b"/topic Week 12: optics\n")

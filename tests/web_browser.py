@@ -18,8 +18,13 @@ from typing import Any
 import pytest
 from servers import SocketClient
 
+from chatproto.operators import format_line, hash_password
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
+PASSWORD = "a long and secret passphrase"
+# Another loopback address for the operator: bans keep the page's out.
+OPERATOR_ADDRESS = "127.0.0.10"
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 WAIT = 15.0
 FLAGS = (
@@ -129,4 +134,22 @@ def nc_member(port: int, nick: str) -> SocketClient:
     client.expect("NICK")
     client.send(nick.encode() + b"\n")
     client.expect("USERS", prefix=True)
+    return client
+
+
+def operators_file(directory: Path) -> Path:
+    """An operators file for C{teacher}, made with chatproto.operators."""
+    path = directory / "operators"
+    # The cheapest scrypt cost the server takes: the tests check the page.
+    path.write_text(format_line("teacher", hash_password(PASSWORD, n=2**10)) + "\n")
+    path.chmod(0o600)
+    return path
+
+
+def operator_member(port: int) -> SocketClient:
+    """C{teacher}, logged in with /oper before its (reserved) nickname."""
+    client = SocketClient(port, source=OPERATOR_ADDRESS)
+    client.expect("NICK")
+    client.send(f"/oper teacher {PASSWORD}\nteacher\n".encode())
+    client.expect("JOIN teacher")
     return client
