@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { NO_COMMAND_AS_NICK, secret } from "../../chatproto/web/static/chat.js";
+import { NO_COMMAND_AS_NICK, chatLine, secret } from "../../chatproto/web/static/typed.js";
 import { Harness, history } from "./harness.mjs";
 
 function joined({ nick = "alice", room = "lobby" } = {}) {
@@ -231,6 +231,15 @@ test("a nickname starting with / is neither sent nor kept", () => {
   assert.deepEqual(h.sent(), []);
   assert.deepEqual(h.view.asked.at(-1), NO_COMMAND_AS_NICK);
   assert.equal(h.chat.nick, null);
+});
+
+test("which typed lines are chat, echoed by the server", () => {
+  for (const line of ["hello", "//slash", "/me waves", "/ME waves"]) {
+    assert.ok(chatLine(line), line);
+  }
+  for (const line of ["/msg bob hi", "/mute bob", "/me", "/oper a b"]) {
+    assert.ok(!chatLine(line), line);
+  }
 });
 
 test("moderation commands are sent as typed", () => {

@@ -66,7 +66,11 @@ test("kicked and banned are final, in plain words", () => {
     final: true,
   });
   assert.equal(
-    explain("banned", "your address is banned from this server until 14:05 UTC (7 minutes from now)", NOW).text,
+    explain(
+      "banned",
+      "your address is banned from this server until 14:05 UTC (7 minutes from now)",
+      NOW,
+    ).text,
     "Your address is banned from this server until 19:35 (in 7 minutes).",
   );
 });

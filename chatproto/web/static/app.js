@@ -2,8 +2,9 @@
 // Everything a member sent is put in the page with textContent (and links
 // built with createElement), never as HTML.
 
-import { Chat, secret } from "./chat.js";
+import { Chat } from "./chat.js";
 import { clock, fullTime, linkify } from "./format.js";
+import { secret } from "./typed.js";
 
 const $ = (id) => document.getElementById(id);
 

@@ -5,9 +5,10 @@
 // `node --test` drives it with fakes.
 
 import { GAP, Rooms } from "./catchup.js";
-import { mentions, retryDelay } from "./format.js";
+import { retryDelay, roomEntry } from "./format.js";
 import { ROOM_EVENTS, parseLine, splitLines } from "./lines.js";
 import { REFUSALS, UNSENT, explain } from "./refusals.js";
+import { NO_COMMAND_AS_NICK, Unsent } from "./typed.js";
 
 // What the server says to everyone when it stops (docs/protocol.rst).
 export const SHUTTING_DOWN = "server shutting down";
@@ -18,22 +19,6 @@ const NICK_REJECTIONS = new Set(["nick-invalid", "nick-taken"]);
 const FATAL_ERRORS = new Set(["too-many-attempts", "handshake-timeout", "flood"]);
 // How often the list of rooms is refreshed while in one, in ms.
 export const ROOMS_REFRESH = 30000;
-// How many sent chat lines to hold until the server echoes or refuses them.
-const UNSENT_KEPT = 50;
-// Said to the person when a nickname starts with "/".
-export const NO_COMMAND_AS_NICK =
-  "A nickname cannot start with /. To log in as an operator, join with any " +
-  "nickname, then type /oper NAME PASSWORD.";
-
-/** Whether a typed line holds a secret (a password) that must not be kept. */
-export function secret(text) {
-  return /^\s*\/oper(\s|$)/iu.test(text);
-}
-
-// A chat line (what the server echoes as MSG or ACTION), not a command.
-function chatLine(text) {
-  return !text.startsWith("/") || text.startsWith("//") || /^\/me\s/iu.test(text);
-}
 
 export class Chat {
   /**
@@ -74,8 +59,7 @@ export class Chat {
     // Kicked or banned, in plain words, if the server said so last: if it
     // closes now, that is final and the page does not come back by itself.
     this.final = null;
-    // The chat lines sent and not yet echoed (or refused), oldest first.
-    this.unsent = [];
+    this.unsent = new Unsent();
   }
 
   get connected() {
@@ -92,7 +76,7 @@ export class Chat {
     this.optionsSent = false;
     this.more = null;
     this.pending = { who: 0, rooms: 0, since: 0, topic: 0 };
-    this.unsent = [];
+    this.unsent.clear();
     this.view.status(this.joinedOnce ? "Reconnecting…" : "Connecting…", false);
     const socket = this.open(this.url);
     this.socket = socket;
@@ -185,10 +169,7 @@ export class Chat {
     if (word === "/who") this.pending.who += 1;
     if (word === "/quit") this.quitting = true;
     if (word === "/topic" && !text.slice(word.length).trim()) this.pending.topic += 1;
-    if (chatLine(text)) {
-      this.unsent.push(text);
-      if (this.unsent.length > UNSENT_KEPT) this.unsent.shift();
-    }
+    this.unsent.sent(text);
     this.send(text);
     return true;
   }
@@ -313,7 +294,7 @@ export class Chat {
     this.storage.set("room", room);
     this.rooms.get(room).entering(resumed);
     this.more = null;
-    this.unsent = [];
+    this.unsent.clear();
     // Its TOPIC comes next, if it has one.
     this.topics.delete(room);
     this.view.topic("");
@@ -349,7 +330,7 @@ export class Chat {
       return;
     }
     if (FATAL_ERRORS.has(code)) this.fatal = true;
-    if (code === "line-too-long") this.unsent.shift();
+    if (code === "line-too-long") this.unsent.answered();
     if (!REFUSALS.has(code)) {
       this.show({ kind: "error", code, text: text || code });
       return;
@@ -359,7 +340,7 @@ export class Chat {
     let said = plain.text;
     if (UNSENT.has(code)) {
       // Not sent: the person gets it back to send later, not to type again.
-      const line = this.unsent.shift();
+      const line = this.unsent.answered();
       if (line !== undefined && this.view.giveBack(line)) {
         said += " It is back in the message box.";
       }
@@ -376,52 +357,23 @@ export class Chat {
       this.view.announce(`The topic of ${room} is now: ${text}`);
     } else if (this.pending.topic > 0) {
       this.pending.topic -= 1;
-      this.show({ kind: "info", text: text ? `Topic of ${room}: ${text}` : `${room} has no topic` });
+      const said = text ? `Topic of ${room}: ${text}` : `${room} has no topic`;
+      this.show({ kind: "info", text: said });
     }
   }
 
   roomEvent(event, { id = null, time = this.now(), history = false }) {
     if (!history) this.track(event);
-    const entry = { kind: event.type, id, time, history, live: !history };
-    switch (event.type) {
-      case "topic":
-        // A replayed TOPIC is older than the one that came on entering;
-        // the NOTICE before it says who set it, in the log.
-        if (!history) this.topicHeard(event, true);
-        return;
-      case "moderation":
-        Object.assign(entry, {
-          nick: event.nick,
-          text: event.text,
-          mention: mentions(event.text, this.me),
-        });
-        break;
-      case "announce":
-        Object.assign(entry, { nick: event.nick, text: event.text });
-        break;
-      case "msg":
-      case "action":
-        if (!history && event.nick === this.me) this.unsent.shift();
-        Object.assign(entry, {
-          nick: event.nick,
-          text: event.text,
-          own: event.nick === this.me,
-          mention: event.nick !== this.me && mentions(event.text, this.me),
-        });
-        break;
-      case "join":
-        entry.nick = event.nick;
-        break;
-      case "leave":
-        Object.assign(entry, { nick: event.nick, text: event.reason });
-        break;
-      case "rename":
-        Object.assign(entry, { nick: event.nick, old: event.old });
-        break;
-      default:
-        return;
+    if (event.type === "topic") {
+      // A replayed TOPIC is older than the one that came on entering; the
+      // NOTICE before it says, in the log, who set it.
+      if (!history) this.topicHeard(event, true);
+      return;
     }
-    this.show(entry);
+    const own = (event.type === "msg" || event.type === "action") && event.nick === this.me;
+    if (own && !history) this.unsent.answered();
+    const entry = roomEntry(event, this.me);
+    if (entry !== null) this.show({ ...entry, id, time, history, live: !history });
   }
 
   track(event) {
