@@ -133,6 +133,16 @@ def test_a_teacher_moderates_a_browser_user(browser: Any, tmp_path: Path) -> Non
         server.stop()
 
 
+def masking(browser: Any) -> str:
+    """How the message box shows what is typed: "disc" hides it."""
+    return str(
+        browser.execute_script(
+            "return getComputedStyle(document.getElementById('say'))"
+            ".webkitTextSecurity"
+        )
+    )
+
+
 def test_an_operator_at_the_page(browser: Any, tmp_path: Path) -> None:
     with moderated(tmp_path) as server:
         page = Page(browser, server.web_port)
@@ -144,8 +154,14 @@ def test_an_operator_at_the_page(browser: Any, tmp_path: Path) -> None:
             "the refusal",
         )
         assert page.by_id("say").get_attribute("value") == ""
-        page.say(f"/oper teacher {PASSWORD}")
+        assert masking(browser) == "none"
+        box = page.by_id("say")
+        box.send_keys(f"/oper teacher {PASSWORD}")
+        # Not shown while typed (others may see the screen), gone once sent.
+        assert masking(browser) == "disc"
+        box.send_keys("\n")
         page.wait_line("you are an operator now (teacher)")
+        assert masking(browser) == "none"
         page.say("/topic Lab day")
         wait_for(lambda: page.by_id("topic").text == "Lab day", "the topic")
         # The password is kept nowhere the page can reach.

@@ -198,6 +198,18 @@ test("banned from a room the page asked to join: it stays, and reconnects as usu
   assert.deepEqual(h.timers.waiting(), [1000]);
 });
 
+test("times in INFO lines (a mute, /bans) are local", () => {
+  const h = joined();
+  h.server("INFO you are muted in lobby until lifted; you can still read");
+  assert.deepEqual(h.shown().slice(-1), ["you are muted in lobby until lifted; you can still read"]);
+  const noon = new Date(2024, 0, 1, 12, 0, 0); // the harness's now
+  const utc = `${String(noon.getUTCHours()).padStart(2, "0")}:05`;
+  h.server(`INFO you are muted in lobby until ${utc} UTC (5 minutes from now); you can still read`);
+  assert.deepEqual(h.shown().slice(-1), [
+    "you are muted in lobby until 12:05 (in 5 minutes); you can still read",
+  ]);
+});
+
 test("not-permitted is said plainly", () => {
   const h = joined();
   h.chat.submit("/announce hello");

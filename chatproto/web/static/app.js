@@ -311,6 +311,12 @@ $("say-form").addEventListener("submit", (event) => {
   const text = view.say.value;
   // A password leaves the box even when it could not be sent.
   if (chat.submit(text) || secret(text)) view.say.value = "";
+  view.say.classList.toggle("secret", secret(view.say.value));
+});
+// A password being typed is not shown, for a room where others see the
+// screen (a projector); the box is emptied once the line is sent.
+view.say.addEventListener("input", () => {
+  view.say.classList.toggle("secret", secret(view.say.value));
 });
 $("rooms").addEventListener("click", (event) => {
   const button = event.target.closest("button.room");

@@ -7,7 +7,7 @@
 import { GAP, Rooms } from "./catchup.js";
 import { retryDelay, roomEntry } from "./format.js";
 import { ROOM_EVENTS, parseLine, splitLines } from "./lines.js";
-import { REFUSALS, UNSENT, explain } from "./refusals.js";
+import { REFUSALS, UNSENT, explain, localUntil } from "./refusals.js";
 import { NO_COMMAND_AS_NICK, Unsent } from "./typed.js";
 
 // What the server says to everyone when it stops (docs/protocol.rst).
@@ -236,7 +236,8 @@ export class Chat {
         return this.replayEnded(catchup, event.id);
       case "info":
         if (event.text === SHUTTING_DOWN) this.rooms.serverStopping();
-        return this.show({ kind: "info", text: event.text });
+        // "you are muted ... until 14:05 UTC (...)", /bans: in local time.
+        return this.show({ kind: "info", text: localUntil(event.text, this.now()) });
       case "error":
         return this.error(event.code, event.text);
       case "topic":
