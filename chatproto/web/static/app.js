@@ -36,6 +36,13 @@ function nickNode(nick) {
   return element("span", "nick", nick);
 }
 
+/** The mark of a moderator's notice: for the eye only. */
+function flag() {
+  const mark = element("span", "mark", "⚑");
+  mark.setAttribute("aria-hidden", "true");
+  return mark;
+}
+
 /** The words of a line of the conversation, as nodes. */
 function lineContent(entry) {
   switch (entry.kind) {
@@ -62,7 +69,7 @@ function lineContent(entry) {
       return [element("span", "what", "Error:"), richText(entry.text)];
     case "moderation":
       // What a moderator did: "teacher muted bob for 5 minutes".
-      return [element("span", "mark", "⚑"), nickNode(entry.nick), richText(entry.text)];
+      return [flag(), nickNode(entry.nick), richText(entry.text)];
     case "announce":
       return [
         element("span", "what", `Announcement from ${entry.nick}:`),
