@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from client_helpers import Server
@@ -40,6 +41,15 @@ def reactor_left_clean() -> Iterator[None]:
         if now - then
     ]
     assert not leftovers, "the test left the reactor dirty: " + "; ".join(leftovers)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Headless Chromium, one per test module (tests/web_browser.py)."""
+    from web_browser import chromium
+
+    with chromium() as driver:
+        yield driver
 
 
 @pytest.fixture

@@ -7,129 +7,24 @@ nc-style socket user.  The screenshots in docs/ are written here.
 from __future__ import annotations
 
 import http.server
-import shutil
-import socket
-import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-from servers import SocketClient, twistd
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
-DOCS = Path(__file__).resolve().parent.parent / "docs"
-WAIT = 15.0
-FLAGS = (
-    "--headless=new --no-sandbox --disable-gpu --disable-quic --no-first-run "
-    "--disable-background-networking --disable-component-update --disable-sync"
-).split()
-
-pytestmark = pytest.mark.skipif(
-    not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()),
-    reason="Chromium is not installed (Debian: apt-get install chromium "
-    "chromium-driver; .ci/run installs them)",
+from servers import twistd
+from web_browser import (
+    DOCS,
+    Page,
+    free_port,
+    nc_member,
+    needs_chromium,
+    operator_member,
+    operators_file,
+    wait_for,
 )
 
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    profile = tempfile.mkdtemp(prefix="chatproto-chromium-")
-    options = webdriver.ChromeOptions()
-    for flag in FLAGS:
-        options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={profile}")
-    options.add_argument("--window-size=1100,720")
-    options.binary_location = CHROMIUM
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(WAIT)
-    try:
-        yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
-
-
-def wait_for(what: Callable[[], Any], message: str, timeout: float = WAIT) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            found = what()
-        except Exception:  # the page may be between two states
-            found = None
-        if found:
-            return found
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {message}")
-
-
-class Page:
-    """
-    The chat page in the browser, read and typed into as a person would.
-    """
-
-    def __init__(self, driver: Any, port: int) -> None:
-        self.driver = driver
-        self.url = f"http://127.0.0.1:{port}/"
-        driver.set_window_size(1100, 720)
-        driver.get(self.url)
-        driver.execute_script("localStorage.clear()")
-        driver.get(self.url)
-
-    def by_id(self, name: str) -> Any:
-        from selenium.webdriver.common.by import By
-
-        return self.driver.find_element(By.ID, name)
-
-    def join(self, nick: str) -> None:
-        wait_for(lambda: self.by_id("nick").is_displayed(), "the nickname form")
-        self.by_id("nick").send_keys(nick + "\n")
-        wait_for(lambda: self.by_id("say").is_enabled(), "the message box")
-
-    def say(self, text: str) -> None:
-        box = self.by_id("say")
-        wait_for(box.is_enabled, "the message box")
-        box.send_keys(text + "\n")
-
-    def lines(self, kind: str = "") -> list[str]:
-        """
-        The visible conversation, one string per line, without the times
-        (only the lines of class C{kind}, e.g. C{msg}, if given).
-        """
-        return list(
-            self.driver.execute_script(
-                "return [...document.querySelectorAll("
-                f"'.log:not([hidden]) .line{'.' + kind if kind else ''}')]"
-                ".map(l => [...l.children].filter(c => c.tagName !== 'TIME')"
-                ".map(c => c.textContent).join(' '))"
-            )
-        )
-
-    def wait_line(self, text: str) -> None:
-        wait_for(lambda: text in self.lines(), f"{text!r} in {self.lines()!r}")
-
-    def room(self) -> str:
-        return str(self.by_id("room-name").text)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def nc_member(port: int, nick: str) -> SocketClient:
-    client = SocketClient(port)
-    client.expect("NICK")
-    client.send(nick.encode() + b"\n")
-    client.expect("USERS", prefix=True)
-    return client
+pytestmark = needs_chromium
 
 
 def test_a_browser_user_and_a_socket_user_chat(browser: Any, tmp_path: Path) -> None:
@@ -310,12 +205,19 @@ def test_screenshots_at_desktop_and_phone_widths(browser: Any, tmp_path: Path) -
     with twistd(
         tmp_path, "--web", "tcp:0:interface=127.0.0.1", "--room", "lobby",
         "--room", "physics", "--rate", "0",
+        "--operators", str(operators_file(tmp_path)),
     ) as server:  # fmt: skip
+        teacher = operator_member(server.port)
+        topic = "Week 12: optics · lab sheets due Friday"
+        teacher.send(f"/topic {topic}\n".encode())
         bob = nc_member(server.port, "bob")
         bob.send(b"morning all! notes are at https://example.org/week-12\n")
         bob.send(b"/me puts the kettle on\n")
         page = Page(browser, server.web_port)
         page.join("alice")
+        wait_for(lambda: page.by_id("topic").text == topic, "the topic")
+        teacher.send(b"/announce the lab closes at 16:00 today\n")
+        page.wait_line("Announcement from teacher: the lab closes at 16:00 today")
         carol = nc_member(server.port, "carol")
         carol.send(b"alice, can you share the lab sheet?\n")
         page.wait_line("carol alice, can you share the lab sheet?")
@@ -336,7 +238,7 @@ def test_screenshots_at_desktop_and_phone_widths(browser: Any, tmp_path: Path) -
         assert browser.save_screenshot(str(DOCS / "web-phone.png"))
         page.by_id("toggle-side").click()
         assert page.by_id("side").is_displayed()
-        for client in (bob, carol):
+        for client in (teacher, bob, carol):
             client.close()
         server.stop()
 

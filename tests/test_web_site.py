@@ -4,6 +4,8 @@ The web site's Origin check, origins and addresses, and the --web options.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from helpers import Server
 from twisted.python import usage
@@ -155,3 +157,16 @@ def test_the_banner_line_says_where_the_page_is(
     finally:
         globalLogPublisher.removeObserver(observe)
     assert seen == ["http://192.168.1.20:8080/"]
+
+
+def test_the_pages_list_of_commands_names_every_command_people_type() -> None:
+    from chatproto.commands import _COMMANDS
+    from chatproto.web.site import STATIC
+
+    page = (STATIC / "index.html").read_text()
+    # The page sends /since and /ids itself, to catch up.
+    typed = set(_COMMANDS) - {"since", "ids"}
+    missing = sorted(
+        name for name in typed if not re.search(f"<kbd>/{name}[ <]", page)
+    )
+    assert missing == []

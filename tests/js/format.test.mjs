@@ -8,6 +8,7 @@ import {
   linkify,
   mentions,
   retryDelay,
+  roomEntry,
   safeUrl,
 } from "../../chatproto/web/static/format.js";
 
@@ -82,4 +83,29 @@ test("reconnection delays grow and stay bounded", () => {
   assert.deepEqual(delays, [1000, 2000, 4000, 8000, 15000, 15000, 15000, 15000]);
   assert.ok(retryDelay(1, () => 0) >= 800 && retryDelay(1, () => 0.999) <= 1200);
   assert.ok(retryDelay(50, () => 0.999) <= 18000);
+});
+
+test("room lines as log entries: own lines, mentions, notices about me", () => {
+  assert.deepEqual(roomEntry({ type: "msg", nick: "alice", text: "hi bob" }, "alice"), {
+    kind: "msg",
+    nick: "alice",
+    text: "hi bob",
+    own: true,
+    mention: false,
+  });
+  const action = { type: "action", nick: "bob", text: "waves at Alice" };
+  assert.equal(roomEntry(action, "alice").mention, true);
+  const notice = { type: "moderation", nick: "t", text: "muted alice for 5 minutes" };
+  assert.deepEqual(roomEntry(notice, "alice"), {
+    kind: "moderation",
+    nick: "t",
+    text: "muted alice for 5 minutes",
+    mention: true,
+  });
+  assert.deepEqual(roomEntry({ type: "announce", nick: "t", text: "drill" }, "alice"), {
+    kind: "announce",
+    nick: "t",
+    text: "drill",
+  });
+  assert.equal(roomEntry({ type: "topic", room: "lobby", text: "x" }, "alice"), null);
 });

@@ -31,6 +31,23 @@ class FakeView {
     this.peopleShown = [];
     this.roomsShown = [];
     this.room = null;
+    this.topicShown = null;
+    this.announced = [];
+    this.box = ""; // the message box
+  }
+
+  topic(text) {
+    this.topicShown = text;
+  }
+
+  announce(text) {
+    this.announced.push(text);
+  }
+
+  giveBack(text) {
+    if (this.box) return false;
+    this.box = text;
+    return true;
   }
 
   status(text) {
@@ -98,6 +115,15 @@ class FakeView {
         break;
       case "error":
         text = `! ${entry.text}`;
+        break;
+      case "refused":
+        text = `!! ${entry.text}`;
+        break;
+      case "moderation":
+        text = `** ${entry.nick} ${entry.text}`;
+        break;
+      case "announce":
+        text = `>> ${entry.nick}: ${entry.text}`;
         break;
       default:
         text = entry.text;

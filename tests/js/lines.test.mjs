@@ -94,3 +94,35 @@ test("lines missing what their word needs, and unknown words, are ignored", () =
     assert.equal(parseLine(line), null, line);
   }
 });
+
+test("moderation lines: NOTICE, ANNOUNCE and TOPIC, bare and as room lines", () => {
+  assert.deepEqual(parseLine("NOTICE teacher muted bob for 5 minutes"), {
+    type: "moderation",
+    nick: "teacher",
+    text: "muted bob for 5 minutes",
+  });
+  assert.deepEqual(parseLine("ANNOUNCE admin fire drill at 10:00"), {
+    type: "announce",
+    nick: "admin",
+    text: "fire drill at 10:00",
+  });
+  assert.deepEqual(parseLine("TOPIC physics week 12: optics"), {
+    type: "topic",
+    room: "physics",
+    text: "week 12: optics",
+  });
+  // /topic in a room without one: the room's name and no text.
+  assert.deepEqual(parseLine("TOPIC physics"), { type: "topic", room: "physics", text: "" });
+  const numbered = parseLine("ID 77 TOPIC lobby be kind");
+  assert.equal(numbered.type, "numbered");
+  assert.equal(numbered.id, 77n);
+  assert.deepEqual(numbered.event, { type: "topic", room: "lobby", text: "be kind" });
+  const replayed = parseLine("HISTORY 78 2026-11-21T18:02:11Z NOTICE teacher kicked bob");
+  assert.equal(replayed.type, "history");
+  assert.deepEqual(replayed.event, { type: "moderation", nick: "teacher", text: "kicked bob" });
+  const announced = parseLine("HISTORY 79 2026-11-21T18:02:12Z ANNOUNCE admin hi all");
+  assert.deepEqual(announced.event, { type: "announce", nick: "admin", text: "hi all" });
+  for (const line of ["NOTICE", "ANNOUNCE", "TOPIC", "ID 5 TOPIC"]) {
+    assert.equal(parseLine(line), null, line);
+  }
+});

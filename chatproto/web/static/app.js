@@ -4,6 +4,7 @@
 
 import { Chat } from "./chat.js";
 import { clock, fullTime, linkify } from "./format.js";
+import { secret } from "./typed.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -35,6 +36,13 @@ function nickNode(nick) {
   return element("span", "nick", nick);
 }
 
+/** The mark of a moderator's notice: for the eye only. */
+function flag() {
+  const mark = element("span", "mark", "⚑");
+  mark.setAttribute("aria-hidden", "true");
+  return mark;
+}
+
 /** The words of a line of the conversation, as nodes. */
 function lineContent(entry) {
   switch (entry.kind) {
@@ -59,6 +67,14 @@ function lineContent(entry) {
       ];
     case "error":
       return [element("span", "what", "Error:"), richText(entry.text)];
+    case "moderation":
+      // What a moderator did: "teacher muted bob for 5 minutes".
+      return [flag(), nickNode(entry.nick), richText(entry.text)];
+    case "announce":
+      return [
+        element("span", "what", `Announcement from ${entry.nick}:`),
+        richText(entry.text),
+      ];
     default:
       return [richText(entry.text)];
   }
@@ -75,6 +91,12 @@ function announcement(entry) {
       return `private from ${entry.nick}: ${entry.text}`;
     case "error":
       return `Error: ${entry.text}`;
+    case "refused":
+      return entry.text;
+    case "moderation":
+      return `${entry.nick} ${entry.text}`;
+    case "announce":
+      return `Announcement from ${entry.nick}: ${entry.text}`;
     default:
       return null;
   }
@@ -134,6 +156,26 @@ class View {
     this.say.focus();
   }
 
+  /** The current room's topic in the header ("" for none). */
+  topic(text) {
+    const topic = $("topic");
+    topic.textContent = text;
+    topic.title = text;
+    topic.hidden = !text;
+  }
+
+  /** Tell a screen reader, through the live region. */
+  announce(text) {
+    $("announcer").textContent = text;
+  }
+
+  /** A line the server did not send, back in the box if that is empty. */
+  giveBack(text) {
+    if (this.say.value) return false;
+    this.say.value = text;
+    return true;
+  }
+
   ready(ready) {
     this.say.disabled = !ready;
     $("send").disabled = !ready;
@@ -191,7 +233,7 @@ class View {
     this.insert(item, entry.id ?? null);
     if (!entry.history && entry.live !== false) {
       const said = announcement(entry);
-      if (said) $("announcer").textContent = said;
+      if (said) this.announce(said);
     }
     this.scroll(atBottom);
   }
@@ -267,11 +309,21 @@ const chat = new Chat({
 
 $("nick-form").addEventListener("submit", (event) => {
   event.preventDefault();
-  chat.chooseNick($("nick").value);
+  const text = $("nick").value;
+  if (secret(text)) $("nick").value = "";
+  chat.chooseNick(text);
 });
 $("say-form").addEventListener("submit", (event) => {
   event.preventDefault();
-  if (chat.submit(view.say.value)) view.say.value = "";
+  const text = view.say.value;
+  // A password leaves the box even when it could not be sent.
+  if (chat.submit(text) || secret(text)) view.say.value = "";
+  view.say.classList.toggle("secret", secret(view.say.value));
+});
+// A password being typed is not shown, for a room where others see the
+// screen (a projector); the box is emptied once the line is sent.
+view.say.addEventListener("input", () => {
+  view.say.classList.toggle("secret", secret(view.say.value));
 });
 $("rooms").addEventListener("click", (event) => {
   const button = event.target.closest("button.room");

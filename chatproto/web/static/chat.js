@@ -5,8 +5,10 @@
 // `node --test` drives it with fakes.
 
 import { GAP, Rooms } from "./catchup.js";
-import { mentions, retryDelay } from "./format.js";
+import { retryDelay, roomEntry } from "./format.js";
 import { ROOM_EVENTS, parseLine, splitLines } from "./lines.js";
+import { REFUSALS, UNSENT, explain, localUntil } from "./refusals.js";
+import { NO_COMMAND_AS_NICK, Unsent } from "./typed.js";
 
 // What the server says to everyone when it stops (docs/protocol.rst).
 export const SHUTTING_DOWN = "server shutting down";
@@ -52,7 +54,12 @@ export class Chat {
     this.resumeRoom = null; // the room this connection asked to go back to
     this.more = null; // a HISTORY-MORE id to fetch once the replay ends
     this.nickError = null; // why the last nickname was refused
-    this.pending = { who: 0, rooms: 0, since: 0 }; // requests the page made itself
+    this.pending = { who: 0, rooms: 0, since: 0, topic: 0 }; // requests made here
+    this.topics = new Map(); // room name -> its topic, as last heard
+    // Kicked or banned, in plain words, if the server said so last: if it
+    // closes now, that is final and the page does not come back by itself.
+    this.final = null;
+    this.unsent = new Unsent();
   }
 
   get connected() {
@@ -68,7 +75,8 @@ export class Chat {
     this.fatal = false;
     this.optionsSent = false;
     this.more = null;
-    this.pending = { who: 0, rooms: 0, since: 0 };
+    this.pending = { who: 0, rooms: 0, since: 0, topic: 0 };
+    this.unsent.clear();
     this.view.status(this.joinedOnce ? "Reconnecting…" : "Connecting…", false);
     const socket = this.open(this.url);
     this.socket = socket;
@@ -84,7 +92,7 @@ export class Chat {
 
   /** Try again now (the "Reconnect now" button, the browser back online). */
   retryNow() {
-    if (this.socket === null && !this.quitting) this.connect();
+    if (this.socket === null && !this.quitting && this.final === null) this.connect();
   }
 
   cancelRetry() {
@@ -102,6 +110,13 @@ export class Chat {
     this.view.ready(false);
     if (this.quitting) {
       this.view.offline("You left the chat.", null);
+      this.view.status("Offline", false);
+      return;
+    }
+    if (this.final !== null) {
+      const { code, text } = this.final;
+      const again = code === "kicked" ? " Reload the page to join again." : "";
+      this.view.offline(text + again, null);
       this.view.status("Offline", false);
       return;
     }
@@ -134,6 +149,11 @@ export class Chat {
   chooseNick(text) {
     const nick = text.trim();
     if (!nick) return;
+    if (nick.startsWith("/")) {
+      // Never taken for a nickname, nor kept: it may be /oper and a password.
+      this.view.askNick(NO_COMMAND_AS_NICK);
+      return;
+    }
     this.nick = nick;
     if (this.socket === null) {
       this.connect();
@@ -148,6 +168,8 @@ export class Chat {
     const word = text.split(" ", 1)[0].toLowerCase();
     if (word === "/who") this.pending.who += 1;
     if (word === "/quit") this.quitting = true;
+    if (word === "/topic" && !text.slice(word.length).trim()) this.pending.topic += 1;
+    this.unsent.sent(text);
     this.send(text);
     return true;
   }
@@ -167,6 +189,8 @@ export class Chat {
   }
 
   handle(event) {
+    // The server goes on after ERROR banned (a /join refused): not final.
+    if (this.final !== null && event.type !== "error") this.final = null;
     const catchup = this.room === null ? null : this.rooms.get(this.room);
     switch (event.type) {
       case "nick":
@@ -212,9 +236,13 @@ export class Chat {
         return this.replayEnded(catchup, event.id);
       case "info":
         if (event.text === SHUTTING_DOWN) this.rooms.serverStopping();
-        return this.show({ kind: "info", text: event.text });
+        // "you are muted ... until 14:05 UTC (...)", /bans: in local time.
+        return this.show({ kind: "info", text: localUntil(event.text, this.now()) });
       case "error":
         return this.error(event.code, event.text);
+      case "topic":
+        // Bare: on entering a room, in answer to /rooms or to /topic.
+        return this.topicHeard(event, false);
       case "private":
         return this.show({
           kind: "private",
@@ -267,6 +295,10 @@ export class Chat {
     this.storage.set("room", room);
     this.rooms.get(room).entering(resumed);
     this.more = null;
+    this.unsent.clear();
+    // Its TOPIC comes next, if it has one.
+    this.topics.delete(room);
+    this.view.topic("");
     this.people.clear();
     this.view.enterRoom(room);
     this.pending.rooms += 1;
@@ -299,35 +331,50 @@ export class Chat {
       return;
     }
     if (FATAL_ERRORS.has(code)) this.fatal = true;
-    this.show({ kind: "error", code, text: text || code });
+    if (code === "line-too-long") this.unsent.answered();
+    if (!REFUSALS.has(code)) {
+      this.show({ kind: "error", code, text: text || code });
+      return;
+    }
+    const plain = explain(code, text, this.now());
+    if (plain.final) this.final = { code, text: plain.text };
+    let said = plain.text;
+    if (UNSENT.has(code)) {
+      // Not sent: the person gets it back to send later, not to type again.
+      const line = this.unsent.answered();
+      if (line !== undefined && this.view.giveBack(line)) {
+        said += " It is back in the message box.";
+      }
+    }
+    this.show({ kind: "refused", code, text: said, live: true });
+  }
+
+  /** A TOPIC: live (a moderator set it) or not (entering, /rooms, /topic). */
+  topicHeard({ room, text }, live) {
+    this.topics.set(room, text);
+    if (room !== this.room) return;
+    this.view.topic(text);
+    if (live) {
+      this.view.announce(`The topic of ${room} is now: ${text}`);
+    } else if (this.pending.topic > 0) {
+      this.pending.topic -= 1;
+      const said = text ? `Topic of ${room}: ${text}` : `${room} has no topic`;
+      this.show({ kind: "info", text: said });
+    }
   }
 
   roomEvent(event, { id = null, time = this.now(), history = false }) {
     if (!history) this.track(event);
-    const entry = { kind: event.type, id, time, history, live: !history };
-    switch (event.type) {
-      case "msg":
-      case "action":
-        Object.assign(entry, {
-          nick: event.nick,
-          text: event.text,
-          own: event.nick === this.me,
-          mention: event.nick !== this.me && mentions(event.text, this.me),
-        });
-        break;
-      case "join":
-        entry.nick = event.nick;
-        break;
-      case "leave":
-        Object.assign(entry, { nick: event.nick, text: event.reason });
-        break;
-      case "rename":
-        Object.assign(entry, { nick: event.nick, old: event.old });
-        break;
-      default:
-        return;
+    if (event.type === "topic") {
+      // A replayed TOPIC is older than the one that came on entering; the
+      // NOTICE before it says, in the log, who set it.
+      if (!history) this.topicHeard(event, true);
+      return;
     }
-    this.show(entry);
+    const own = (event.type === "msg" || event.type === "action") && event.nick === this.me;
+    if (own && !history) this.unsent.answered();
+    const entry = roomEntry(event, this.me);
+    if (entry !== null) this.show({ ...entry, id, time, history, live: !history });
   }
 
   track(event) {

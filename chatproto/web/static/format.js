@@ -94,6 +94,37 @@ export function fullTime(time) {
   return `${date} ${clock(time)}:${two(time.getSeconds())}`;
 }
 
+/**
+ * What the log shows of a room line (an event of lines.js), for `me`, or
+ * null for one it does not show.
+ */
+export function roomEntry(event, me) {
+  const { type: kind, nick } = event;
+  switch (kind) {
+    case "msg":
+    case "action":
+      return {
+        kind,
+        nick,
+        text: event.text,
+        own: nick === me,
+        mention: nick !== me && mentions(event.text, me),
+      };
+    case "moderation": // what a moderator did, maybe to me
+      return { kind, nick, text: event.text, mention: mentions(event.text, me) };
+    case "announce":
+      return { kind, nick, text: event.text };
+    case "join":
+      return { kind, nick };
+    case "leave":
+      return { kind, nick, text: event.reason };
+    case "rename":
+      return { kind, nick, old: event.old };
+    default:
+      return null;
+  }
+}
+
 /** Growing, bounded delays between reconnection attempts, in ms. */
 export function retryDelay(attempt, random = Math.random) {
   const base = Math.min(1000 * 2 ** Math.max(0, attempt - 1), 15000);

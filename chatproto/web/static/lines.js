@@ -6,8 +6,19 @@
 const DIGITS = /^[0-9]{1,19}$/;
 const TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})Z$/;
 
-// The kinds of room line, which carry ids and are kept in history.
-export const ROOM_EVENTS = new Set(["join", "msg", "action", "rename", "leave"]);
+// The kinds of room line, which carry ids and are kept in history.  A
+// NOTICE (what a moderator did) is a "moderation" event, not to be confused
+// with the page's own notices (dividers, gaps).
+export const ROOM_EVENTS = new Set([
+  "join",
+  "msg",
+  "action",
+  "rename",
+  "leave",
+  "moderation",
+  "topic",
+  "announce",
+]);
 
 /** The lines of one WebSocket message: complete lines, each ended by \r\n. */
 export function splitLines(message) {
@@ -87,6 +98,9 @@ export function parseLine(line) {
     case "MSG":
     case "ACTION":
     case "LEAVE":
+    case "NOTICE":
+    case "ANNOUNCE":
+    case "TOPIC":
     case "ERROR": {
       const [first, text] = split(rest, 1);
       if (!first) return null;
@@ -94,6 +108,9 @@ export function parseLine(line) {
       if (word === "MSG") return { type: "msg", nick: first, text };
       if (word === "ACTION") return { type: "action", nick: first, text };
       if (word === "LEAVE") return { type: "leave", nick: first, reason: text };
+      if (word === "NOTICE") return { type: "moderation", nick: first, text };
+      if (word === "ANNOUNCE") return { type: "announce", nick: first, text };
+      if (word === "TOPIC") return { type: "topic", room: first, text };
       return { type: "error", code: first, text };
     }
     case "JOIN":
