@@ -13,12 +13,10 @@ from __future__ import annotations
 
 import enum
 import time
-from collections import deque
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from twisted.cred.credentials import UsernamePassword
-from twisted.internet.defer import Deferred
 from twisted.internet.error import ConnectionDone
 from twisted.internet.interfaces import IConsumer, IDelayedCall
 from twisted.logger import Logger
@@ -27,6 +25,7 @@ from twisted.python.failure import Failure
 from chatproto import commands, wire
 from chatproto.errors import ChatError, Code
 from chatproto.events import Batch, Event
+from chatproto.intake import Intake
 from chatproto.limits import SendQueue, TokenBucket
 from chatproto.moderation import until
 from chatproto.operators import AttemptLimiter, CheckerBusyError
@@ -42,10 +41,6 @@ MAX_LINES_BEFORE_NICK = 30
 # How long a closing connection gets to take its last lines before it is
 # cut (a peer that does not read, or a TLS handshake that never ends).
 CLOSE_GRACE = 3.0
-# Replayed history entries cost flood-control tokens too, one per this
-# many, so that /since and /history cannot amplify a few bytes into
-# megabytes at the full line rate.
-ENTRIES_PER_TOKEN = 50
 SHUTDOWN_NOTICE = "server shutting down"
 
 
@@ -133,24 +128,16 @@ class MemberSession:
         self.current: Participant | None = None
         self._attempts = 0
         self._lines_before_nick = 0
-        # What the member's lines wait for (a room read from disk, an
-        # operator's password being checked), if anything.
-        self._waiting: Deferred[Any] | None = None
         self.operator: str | None = None  # the operator's name, once logged in
         self._logins: AttemptLimiter | None = None
         self._handshake_timer: IDelayedCall | None = None
-        self._throttle_timer: IDelayedCall | None = None
         self._close_timer: IDelayedCall | None = None
-        self._bucket = (
+        bucket = (
             TokenBucket(limits.rate, limits.burst, self.clock)
             if limits.rate > 0
             else None
         )
-        # What arrived while the member was over its rate: it waits here, in
-        # order, until it may go on.
-        self._held: deque[Callable[[], None]] = deque()
-        self._input_paused = False
-        self._told_throttled = False
+        self.intake = Intake(self.clock, bucket, front, self._throttled)
         self._connected = True
         self._sendq = SendQueue(front.consumer, limits.sendq, self._send_queue_exceeded)
 
@@ -182,13 +169,13 @@ class MemberSession:
         One line the member sent, decoded but not cleaned.  Every line,
         valid or not, counts against the member's rate.
         """
-        self._admit(lambda: self._text_received(text))
+        self.intake.admit(lambda: self._text_received(text))
 
     def line_too_long(self) -> None:
         """
         The member sent a line over the limit; the front end dropped it.
         """
-        self._admit(self._report_line_too_long)
+        self.intake.admit(self._report_line_too_long)
 
     def connection_lost(self, reason: Failure) -> None:
         self._connected = False
@@ -251,53 +238,10 @@ class MemberSession:
     def report(self, error: ChatError) -> None:
         self.reply(Event("ERROR", error.code, error.reason))
 
-    # Flood control: throttle, never drop
+    # Flood control: see L{Intake}
 
-    def _admit(self, action: Callable[[], None]) -> None:
-        if self.state is not State.GONE:
-            self._held.append(action)
-            self._drain()
-
-    def _drain(self) -> None:
-        """
-        Act on what the member sent, in order, as far as its rate allows
-        and while no room is being opened for it; stop reading from it while
-        anything waits.
-        """
-        bucket = self._bucket
-        while self._held:
-            if self.state is State.GONE:
-                self._held.clear()
-                return
-            if self._waiting is not None:
-                self._pause_input()
-                return
-            if bucket is not None:
-                if not bucket.ready():
-                    self._throttle(bucket)
-                    return
-                if self._told_throttled and bucket.full():
-                    self._told_throttled = False
-                bucket.take()
-            self._held.popleft()()
-        if self._input_paused and self._throttle_timer is None:
-            if self._waiting is None and self.state is not State.GONE:
-                self._input_paused = False
-                self.front.resume_input()
-
-    def _pause_input(self) -> None:
-        if not self._input_paused:
-            self._input_paused = True
-            self.front.pause_input()
-
-    def _throttle(self, bucket: TokenBucket) -> None:
-        # Over the rate: stop reading until the member may go on, so TCP
-        # pushes back on the sender and its lines wait, in order, in its
-        # socket.  Other members are not touched.
-        if self._throttle_timer is not None:
-            return
-        if not self._told_throttled:
-            self._told_throttled = True
+    def _throttled(self, first: bool) -> None:
+        if first:
             self.log.info("{peer} rate-limited", peer=self.peer)
             self.report(
                 ChatError(
@@ -307,19 +251,12 @@ class MemberSession:
                 )
             )
         self.metrics.throttled()
-        self._pause_input()
-        self._throttle_timer = self.clock.callLater(bucket.wait(), self._unthrottle)
-
-    def _unthrottle(self) -> None:
-        self._throttle_timer = None
-        self._drain()
 
     def charge(self, entries: int) -> None:
         """
         The member was sent C{entries} history entries: they cost tokens.
         """
-        if self._bucket is not None:
-            self._bucket.spend(entries / ENTRIES_PER_TOKEN)
+        self.intake.charge(entries)
 
     # Text to actions, by state
 
@@ -449,27 +386,6 @@ class MemberSession:
 
     # Rooms
 
-    def _wait_for(self, pending: Deferred[Any]) -> None:
-        """
-        Hold what the member sends until C{pending} has fired and run its
-        callbacks (at once, if it has), so that its lines are acted on in
-        order.
-        """
-        # Not pending.called: a Deferred chained to another one is called
-        # and yet still waiting.
-        fired: list[bool] = []
-
-        def finished(result: object) -> object:
-            fired.append(True)
-            if self._waiting is pending:
-                self._waiting = None
-                self._drain()
-            return result
-
-        pending.addBoth(finished)
-        if not fired:
-            self._waiting = pending
-
     def _open(
         self, name: str, then: Callable[[Room], None], fallback: bool = False
     ) -> None:
@@ -500,7 +416,7 @@ class MemberSession:
         opening.addCallback(opened).addErrback(failed).addErrback(
             lambda failure: self.log.failure("opening {room}", failure, room=name)
         )
-        self._wait_for(opening)
+        self.intake.wait_for(opening)
 
     def _check_not_banned(self, room: Room) -> None:
         if self.operator is not None:
@@ -704,7 +620,7 @@ class MemberSession:
         checking.addCallbacks(succeeded, failed).addErrback(
             lambda failure: self.log.failure("operator login", failure)
         )
-        self._wait_for(checking)
+        self.intake.wait_for(checking)
 
     def removed_from(self, room: Room, why: str, code: Code) -> None:
         """
@@ -751,7 +667,6 @@ class MemberSession:
                 self._depart("")
             self.state = State.GONE
         self._cancel_timers()
-        self._held.clear()
         self._sendq.finish()
         if self._connected and self._close_timer is None:
             self._close_timer = self.clock.callLater(CLOSE_GRACE, self._cut)
@@ -774,14 +689,14 @@ class MemberSession:
             self.clock.callLater(0, self._depart, "send queue exceeded")
         self.state = State.GONE
         self._cancel_timers()
-        self._held.clear()
         self.front.abort()
 
     def _cancel_timers(self) -> None:
-        for timer in (self._handshake_timer, self._throttle_timer):
-            if timer is not None and timer.active():
-                timer.cancel()
-        self._handshake_timer = self._throttle_timer = None
+        # The member is gone, or going: its lines are not acted on.
+        self.intake.stop()
+        if self._handshake_timer is not None and self._handshake_timer.active():
+            self._handshake_timer.cancel()
+        self._handshake_timer = None
 
 
 # Errors before the nickname that count as a rejected nickname.
