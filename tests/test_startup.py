@@ -10,7 +10,6 @@ import errno
 import os
 import socket
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -35,15 +34,6 @@ def parse(*arguments: str) -> Options:
     options = Options()
     options.parseOptions(list(arguments))
     return options
-
-
-@pytest.fixture
-def taken_port() -> Iterator[int]:
-    """A port on 127.0.0.1 that another program listens on."""
-    with socket.socket() as taken:
-        taken.bind(("127.0.0.1", 0))
-        taken.listen()
-        yield taken.getsockname()[1]
 
 
 @pytest.mark.parametrize("option", NUMERIC)

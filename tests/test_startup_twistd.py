@@ -7,9 +7,7 @@ traceback, never a page of usage text.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -41,14 +39,6 @@ def run_twistd(workdir: Path, *arguments: str, daemon: bool = False) -> str:
     if daemon:
         assert not (workdir / "twistd.pid").exists()
     return output
-
-
-@pytest.fixture
-def taken_port() -> Iterator[int]:
-    with socket.socket() as taken:
-        taken.bind(("127.0.0.1", 0))
-        taken.listen()
-        yield taken.getsockname()[1]
 
 
 @pytest.mark.parametrize("daemon", [False, True], ids=["foreground", "daemon"])
