@@ -58,7 +58,7 @@ def test_join_with_prompt_then_receive_while_typing(
     alice.send("half typed")
     alice.wait_for(prompt_is("[lobby] alice> half typed"), "the half-typed line")
     alice.send("\x1b[D\x1b[D")  # the cursor goes 2 to the left
-    alice.wait_for(lambda s: s.cursor()[0] == len("alice> half typ"), "cursor")
+    alice.wait_for(lambda s: s.cursor()[0] == len("[lobby] alice> half typ"), "cursor")
 
     piped = run_piped(server.port, "hello alice\n", "--nick", "bob")
     assert piped.returncode == 0, piped.stderr
@@ -67,7 +67,7 @@ def test_join_with_prompt_then_receive_while_typing(
     lines = alice.screen.lines()
     row = alice.screen.buffer.y
     assert lines[row] == "alice> half typed"  # still intact, on the last row
-    assert alice.screen.cursor()[0] == len("alice> half typ")  # and so is the cursor
+    assert alice.screen.cursor()[0] == len("[lobby] alice> half typ")  # and so is the cursor
     assert any(re.fullmatch(r"\d\d:\d\d <bob> hello alice", line) for line in lines)
     assert not any("half typed" in line for line in lines[:row])
 

@@ -153,7 +153,10 @@ def test_the_room_and_its_topic_are_known_and_shown() -> None:
     h = entered()
     assert h.session.room.name == "lobby"
     assert h.session.room.topic == "be kind"
-    assert "12:00 topic of lobby: be kind" in h.ui.shown
+    assert h.ui.shown[:2] == [
+        "12:00 -- Welcome alice to lobby",  # it names the room: no ROOM line
+        "12:00 topic of lobby: be kind",
+    ]
     assert h.ui.states[-1] == ("alice", True)
     changes = len(h.ui.states)
     h.live("NOTICE bob set the topic: waves")
@@ -179,6 +182,7 @@ def test_join_moves_to_another_room_with_its_members() -> None:
     assert h.session.submit("/join physics")
     assert h.sent() == ["/join physics"]
     h.server("ROOM physics")
+    assert h.ui.shown[-1] == "12:00 -- you are in the room physics"
     assert h.session.room.name == "physics" and h.session.room.topic == ""
     assert h.session.members == set()
     h.server("HISTORY-END 7", "ID 8 JOIN alice", "USERS alice carol")

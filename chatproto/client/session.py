@@ -112,6 +112,7 @@ class Session:
         # Kicked or banned: final if the server closes now (a room's ban on
         # /join is not: the member stays where it was).
         self._put_out: str | None = None
+        self._just_welcomed = False  # WELCOME came; its ROOM has not
         self._closing_error = False  # the server said why it closes
         self._quit_timer: IDelayedCall | None = None
         self._nick_timer: IDelayedCall | None = None
@@ -138,12 +139,15 @@ class Session:
         self.me = None
         self._closing_error = False
         self._put_out = None
+        self._just_welcomed = False
         self._options_sent = False
         self._stop_timer(self._nick_timer)
         self._nick_timer = self.clock.callLater(NICK_TIMEOUT, self._no_nick)
 
     def event_received(self, event: Event) -> None:
         self._still_busy()
+        if self._just_welcomed and not isinstance(event, Info | Room):
+            self._just_welcomed = False  # a server that sends no ROOM
         if self._put_out is not None and not isinstance(event, Error):
             self._put_out = None  # still here: it was a room's ban
         if self.oper is not None:
@@ -177,6 +181,12 @@ class Session:
                 return
             case Room(name):
                 self.catchup.entered(name)
+                if self._just_welcomed:
+                    # WELCOME named the room already: only the prompt changes.
+                    self._just_welcomed = False
+                    if self.room.track(event):
+                        self.ui.state_changed(self.me, True)
+                    return
             case Info(text) if text == SHUTTING_DOWN:
                 self.catchup.server_stopping()
         match event:
@@ -204,6 +214,7 @@ class Session:
                     self.ui.notice(f"reconnected: you are back in the room as {nick}")
                 self.ui.state_changed(nick, True)
                 self.catchup.welcomed()
+                self._just_welcomed = True
             case Renamed(old, new) if old == self.me:
                 self.me = self.nick = new
                 self.ui.state_changed(new, True)

@@ -188,6 +188,7 @@ def run(
             reconnect=config.reconnect,
             clock=reactor,
             where=app.where(config),
+            oper=app.oper_login(config),
         )
         ui.session = session
         app.start_logging(ui.warn)
