@@ -66,8 +66,9 @@ def test_join_with_prompt_then_receive_while_typing(
     alice.wait_for_text("-- bob left")
     lines = alice.screen.lines()
     row = alice.screen.buffer.y
-    assert lines[row] == "alice> half typed"  # still intact, on the last row
-    assert alice.screen.cursor()[0] == len("[lobby] alice> half typ")  # and so is the cursor
+    assert lines[row] == "[lobby] alice> half typed"  # still intact, on the last row
+    # ... and so is the cursor
+    assert alice.screen.cursor()[0] == len("[lobby] alice> half typ")
     assert any(re.fullmatch(r"\d\d:\d\d <bob> hello alice", line) for line in lines)
     assert not any("half typed" in line for line in lines[:row])
 
