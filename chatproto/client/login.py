@@ -21,6 +21,7 @@ class OperLogin:
     password: str = field(repr=False)
     refused: bool = False  # wrong name or password: do not try again
     waiting: bool = False  # sent; the answer has not come
+    accepted: bool = False  # logged in on this connection
 
     def line(self) -> str | None:
         """The line to send on a new connection (before the nickname, so
@@ -37,6 +38,7 @@ class OperLogin:
         match event:
             case Info(text) if text.startswith(ACCEPTED):
                 self.waiting = False
+                self.accepted = True
                 return True, f"{ACCEPTED} ({self.name})"
             case Error(code, text) if code == Code.NOT_PERMITTED:
                 self.waiting = False
@@ -46,4 +48,4 @@ class OperLogin:
         return None
 
     def disconnected(self) -> None:
-        self.waiting = False
+        self.waiting = self.accepted = False
