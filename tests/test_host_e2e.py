@@ -62,6 +62,8 @@ def test_host_and_two_people_who_find_it_then_the_host_closes_the_room(
     # The namespace has loopback only: no address to give out.
     teacher.wait_for_text("this computer has no network address but loopback")
     teacher.prompt_is("[lobby] teacher> ")
+    # The host is an operator of its own server.
+    teacher.wait_for_text("you are an operator now (teacher)")
 
     alice = join_by_discovery(ns, "alice", ptys)
     bob = join_by_discovery(ns, "bob", ptys)
@@ -73,6 +75,17 @@ def test_host_and_two_people_who_find_it_then_the_host_closes_the_room(
     teacher.send("welcome!\r")
     for person in (alice, bob):
         person.wait_for_text("<teacher> welcome!")
+    # ... and so it moderates: a topic, a mute.
+    teacher.send("/topic fractions today\r")
+    for person in (alice, bob):
+        person.wait_for_text("*** teacher set the topic: fractions today")
+        person.wait_for_text("topic of lobby: fractions today")
+    teacher.send("/mute bob 5\r")
+    alice.wait_for_text("*** teacher muted bob for 5 minutes")
+    bob.send("can I speak?\r")
+    bob.wait_for_text("! your line was not sent: you are muted in lobby until")
+    teacher.send("/unmute bob\r")
+    bob.wait_for_text("*** teacher unmuted bob")
 
     watcher = Watcher(ns, tmp_path)
     try:
@@ -94,7 +107,10 @@ def test_host_and_two_people_who_find_it_then_the_host_closes_the_room(
         teacher.send("y\r")
         assert teacher.wait_exit() == 0
         for person in (alice, bob):
-            person.wait_for_text("* teacher is closing the room (the host is leaving)")
+            person.wait_for_text(
+                "!!! announcement from teacher: the room is closing (the host is "
+                "leaving)"
+            )
             person.wait_for_text("-- teacher left")
             person.wait_for_text("server shutting down")
             person.wait_for_text("disconnected: the server closed the connection")

@@ -10,7 +10,7 @@ from .terminal import TerminalUI
 # every room, the host being an operator of its server (or a /me action, if
 # it could not log in).
 CLOSING = "is closing the room (the host is leaving)"
-ANNOUNCE_CLOSING = "the room is closing: the host is leaving"
+ANNOUNCE_CLOSING = "the room is closing (the host is leaving)"
 
 
 class HostUI(TerminalUI):
