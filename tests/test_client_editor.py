@@ -260,3 +260,15 @@ def test_tab_after_a_command_completes_a_nickname() -> None:
     t.type("/kick bo")
     t.key("TAB")
     assert t.editor.text == "/kick bob "
+
+
+def test_an_oper_line_is_not_kept_in_the_history() -> None:
+    t = Term()
+    t.type("hello")
+    t.editor.handle_RETURN()
+    t.type("/OPER teacher secret")
+    t.editor.handle_RETURN()
+    assert t.owner.lines == ["hello", "/OPER teacher secret"]
+    t.key("UP_ARROW")
+    assert t.editor.text == "hello"
+    assert b"secret" not in b"".join(t.editor.historyLines)

@@ -17,6 +17,8 @@ import unicodedata
 from collections import deque
 from dataclasses import dataclass, field
 
+from .events import Historic, HistoryEnd, HistoryMore, Numbered, RoomEvent
+
 # How many ids to remember per room: twice what the server can replay.
 REMEMBER = 20_000
 
@@ -91,6 +93,16 @@ class _Replay:
     before: int | None = None  # the room's last id when it began
 
 
+@dataclass
+class Taken:
+    """What to do with an ``ID`` or history line."""
+
+    live: RoomEvent | None = None  # a new live line, to show and follow
+    past: Historic | None = None  # a new replayed line, to show as history
+    notices: list[str] = field(default_factory=list)  # quiet lines, first
+    requests: list[str] = field(default_factory=list)  # lines to send
+
+
 class CatchUp:
     def __init__(self, remember: int = REMEMBER) -> None:
         self.remember = remember
@@ -150,6 +162,21 @@ class CatchUp:
             log.restarted = True
 
     # -- lines -----------------------------------------------------------------
+
+    def take(self, line: Numbered | Historic | HistoryMore | HistoryEnd) -> Taken:
+        """Any of the numbered lines: what to show and send for it."""
+        match line:
+            case Numbered(id, event):
+                return Taken(live=event if self.live(id) else None)
+            case Historic(id):
+                show, gap = self.history(id)
+                notices = [] if gap is None else [gap]
+                return Taken(past=line if show else None, notices=notices)
+            case HistoryMore(id):
+                self.more(id)
+                return Taken()
+        notices, requests = self.history_end(line.id)
+        return Taken(notices=notices, requests=requests)
 
     def history(self, id: int) -> tuple[bool, str | None]:
         """A ``HISTORY`` line: whether to show it, and a notice to show first."""

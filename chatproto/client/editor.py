@@ -49,6 +49,11 @@ def text_width(text: str) -> int:
     return sum(char_width(ch) for ch in text)
 
 
+def is_secret(line: str) -> bool:
+    """A line that holds a password (``/oper NAME PASSWORD``)."""
+    return line.split(" ", 1)[0].lower() == "/oper"
+
+
 def common_prefix(words: list[str]) -> str:
     """The longest start all of ``words`` share (compared as they are)."""
     first, last = min(words), max(words)
@@ -287,7 +292,9 @@ class LineEditor(HistoricRecvLine):
             self._set_line(text)  # refused: keep it for the user to send again
             return
         encoded = text.encode("utf-8")
-        if text and (not self.historyLines or self.historyLines[-1] != encoded):
+        if is_secret(text):
+            pass  # a password is not kept for Up to show again
+        elif text and (not self.historyLines or self.historyLines[-1] != encoded):
             self.historyLines.append(encoded)
         self.historyPosition = len(self.historyLines)
         self.drawInputLine()

@@ -3,8 +3,8 @@ the room, so the host is asked first when people are still in it."""
 
 from __future__ import annotations
 
-from .session import is_quit
 from .terminal import TerminalUI
+from .ui import is_quit
 
 # What the members see when the host closes the room: an announcement to
 # every room, the host being an operator of its server (or a /me action, if

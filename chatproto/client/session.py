@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Protocol as Interface
 
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
@@ -38,8 +37,9 @@ from .events import (
 from .login import OperLogin
 from .protocol import ChatClientProtocol
 from .reasons import describe, signal_name
-from .render import Line, error_text, notice, render
+from .render import error_text, notice, render
 from .roomview import RoomView
+from .ui import UI, is_quit
 
 __all__ = ["UI", "Session", "describe", "is_quit", "signal_name"]
 
@@ -48,30 +48,6 @@ SHUTTING_DOWN = "server shutting down"
 # A chat server says NICK as soon as it accepts a connection; something else
 # listening on the port (a wrong --port) may never say anything.
 NICK_TIMEOUT = 10.0
-
-
-class UI(Interface):
-    """What a session needs from the interactive terminal or the pipe."""
-
-    def show(self, line: Line) -> None:
-        """Show a line of the conversation."""
-
-    def notice(self, text: str) -> None:
-        """Say something about the connection (lost, back...)."""
-
-    def warn(self, text: str) -> None:
-        """Report a problem: a server ERROR or one of the client's own."""
-
-    def ask_nick(self) -> None:
-        """Ask the user for a nickname (interactive only)."""
-
-    def state_changed(self, nick: str | None, online: bool) -> None:
-        """The nickname in use or the connection changed."""
-
-
-def is_quit(line: str) -> bool:
-    word = line.split(" ", 1)[0]
-    return word.lower() == "/quit"
 
 
 class Session:
@@ -156,29 +132,19 @@ class Session:
                 accepted, text = answer
                 (self.ui.notice if accepted else self.ui.warn)(text)
                 return
+        if isinstance(event, Numbered | Historic | HistoryMore | HistoryEnd):
+            taken = self.catchup.take(event)
+            for text in taken.notices:
+                self._quiet(text)
+            for line in taken.requests:
+                if self.client is not None:
+                    self.client.send(line)
+            if taken.live is None:
+                if taken.past is not None:
+                    self._show(taken.past)
+                return
+            event = taken.live
         match event:
-            case Numbered(id, room_event):
-                if not self.catchup.live(id):
-                    return  # shown already, from a replay
-                event = room_event
-            case Historic(id):
-                show, gap = self.catchup.history(id)
-                if gap is not None:
-                    self._quiet(gap)
-                if show:
-                    self._show(event)
-                return
-            case HistoryMore(id):
-                self.catchup.more(id)
-                return
-            case HistoryEnd(id):
-                notices, requests = self.catchup.history_end(id)
-                for text in notices:
-                    self._quiet(text)
-                for line in requests:
-                    if self.client is not None:
-                        self.client.send(line)
-                return
             case Room(name):
                 self.catchup.entered(name)
                 if self._just_welcomed:
