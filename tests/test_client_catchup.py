@@ -75,7 +75,7 @@ def test_a_newcomers_replay_is_shown_once_as_history() -> None:
         "-- in the room (2): alice, bob",
         "<bob> hi alice",
     ]
-    assert h.session.catchup.last_id == 44
+    assert h.session.catchup.log.last_id == 44
     # A replayed JOIN is not someone joining now.
     assert h.session.members == {"alice", "bob"}
 
@@ -193,7 +193,7 @@ def test_history_pages_back_to_lines_never_shown() -> None:
         "-- end of history --",
         "-- no more history --",
     ]
-    assert h.session.catchup.last_id == 51
+    assert h.session.catchup.log.last_id == 51
     reconnect(h, since=51)
 
 
@@ -255,10 +255,10 @@ def test_a_server_that_does_not_know_our_id_is_followed() -> None:
     h.server("WELCOME alice x", "HISTORY-END 500", "ID 501 JOIN alice")
     reconnect(h, since=501)
     h.server("WELCOME alice x", "HISTORY-END 300")
-    assert h.session.catchup.last_id == 300
+    assert h.session.catchup.log.last_id == 300
     h.server("ID 301 JOIN alice", "ID 501 MSG bob not the line 501 we saw")
     assert shown(h)[-1] == "<bob> not the line 501 we saw"
-    assert h.session.catchup.last_id == 501
+    assert h.session.catchup.log.last_id == 501
 
 
 def test_without_a_join_replay_live_lines_are_live() -> None:

@@ -53,12 +53,12 @@ def test_join_with_prompt_then_receive_while_typing(
     alice.wait_for(prompt_is("Choose a nickname: "), "the nickname prompt")
     alice.send("alice\r")
     alice.wait_for_text("Welcome alice")
-    alice.wait_for(prompt_is("alice> "), "the chat prompt")
+    alice.wait_for(prompt_is("[lobby] alice> "), "the chat prompt")
 
     alice.send("half typed")
-    alice.wait_for(prompt_is("alice> half typed"), "the half-typed line")
+    alice.wait_for(prompt_is("[lobby] alice> half typed"), "the half-typed line")
     alice.send("\x1b[D\x1b[D")  # the cursor goes 2 to the left
-    alice.wait_for(lambda s: s.cursor()[0] == len("alice> half typ"), "cursor")
+    alice.wait_for(lambda s: s.cursor()[0] == len("[lobby] alice> half typ"), "cursor")
 
     piped = run_piped(server.port, "hello alice\n", "--nick", "bob")
     assert piped.returncode == 0, piped.stderr
@@ -66,16 +66,17 @@ def test_join_with_prompt_then_receive_while_typing(
     alice.wait_for_text("-- bob left")
     lines = alice.screen.lines()
     row = alice.screen.buffer.y
-    assert lines[row] == "alice> half typed"  # still intact, on the last row
-    assert alice.screen.cursor()[0] == len("alice> half typ")  # and so is the cursor
+    assert lines[row] == "[lobby] alice> half typed"  # still intact, on the last row
+    # ... and so is the cursor
+    assert alice.screen.cursor()[0] == len("[lobby] alice> half typ")
     assert any(re.fullmatch(r"\d\d:\d\d <bob> hello alice", line) for line in lines)
     assert not any("half typed" in line for line in lines[:row])
 
     alice.send("\x1b[C\x1b[C more\r")
     alice.wait_for_text("<alice> half typed more")
-    alice.wait_for(prompt_is("alice> "), "an empty input row")
+    alice.wait_for(prompt_is("[lobby] alice> "), "an empty input row")
     alice.send("\x1b[A")  # history
-    alice.wait_for(prompt_is("alice> half typed more"), "the line from history")
+    alice.wait_for(prompt_is("[lobby] alice> half typed more"), "the line from history")
     alice.send("\x15\x04")  # Ctrl-U, then Ctrl-D on the empty line
     assert alice.wait_exit() == 0
     assert "you left the room" in alice.screen.text()
@@ -96,7 +97,7 @@ def test_rejected_nickname_shows_why_and_asks_again(
         client.wait_for_text("nickname 'bad nick' not accepted: a nickname is")
         client.wait_for(prompt_is("Choose a nickname: "), "the prompt again")
         client.send("bobby\r")
-        client.wait_for(prompt_is("bobby> "), "the chat prompt")
+        client.wait_for(prompt_is("[lobby] bobby> "), "the chat prompt")
         holder.expect("JOIN bobby")
         client.send("/msg bob psst\r")
         holder.expect("PRIVATE bobby bob psst")
@@ -115,7 +116,7 @@ def test_survives_a_server_restart(
     try:
         alice = PtyClient(server.port, "--nick", "alice")
         pty_clients.append(alice)
-        alice.wait_for(prompt_is("alice> "), "the chat prompt")
+        alice.wait_for(prompt_is("[lobby] alice> "), "the chat prompt")
         alice.send("draft")
         server.stop()
         alice.wait_for_text("disconnected: the server closed the connection")
@@ -125,7 +126,7 @@ def test_survives_a_server_restart(
         alice.wait_for_text("not connected, so not sent")
         server = Server(tmp_path, port=server.port)
         alice.wait_for_text("reconnected: you are back in the room as alice", 30)
-        alice.wait_for(prompt_is("alice> draft"), "the draft, kept")
+        alice.wait_for(prompt_is("[lobby] alice> draft"), "the draft, kept")
         watcher = Watcher(server.port, "bob")
         try:
             alice.send("\r")
@@ -329,7 +330,7 @@ def test_tls_with_a_ca_file(
     server, cert = tls_server
     client = PtyClient(server.port, "--nick", "sec", "--tls", "--ca", str(cert))
     pty_clients.append(client)
-    client.wait_for(prompt_is("sec> "), "the chat prompt")
+    client.wait_for(prompt_is("[lobby] sec> "), "the chat prompt")
     client.send("over tls\r")
     client.wait_for_text("<sec> over tls")
 
@@ -434,7 +435,7 @@ def test_window_resize_keeps_long_lines_on_one_row(
 ) -> None:
     client = PtyClient(server.port, "--nick", "alice", width=60)
     pty_clients.append(client)
-    client.wait_for(prompt_is("alice> "), "the chat prompt")
+    client.wait_for(prompt_is("[lobby] alice> "), "the chat prompt")
     client.child.setwinsize(24, 30)
     client.send("0123456789" * 5)
     client.wait_for(

@@ -228,3 +228,47 @@ def test_tab_completes_nicknames() -> None:
     t.type("i")
     t.key("TAB")
     assert t.editor.text == "bob: ask alice "
+
+
+def test_tab_completes_commands_with_a_space_after() -> None:
+    t = Term()
+    t.owner.nicks = ["/join", "/kick", "/me", "/msg", "/mute"]
+    t.type("/j")
+    t.key("TAB")
+    assert t.editor.text == "/join "
+    assert t.owner.choices == []
+
+
+def test_tab_goes_as_far_as_the_matches_agree_and_lists_them() -> None:
+    t = Term()
+    t.owner.nicks = ["/mute", "/msg", "/me", "/unmute"]
+    t.type("/m")
+    t.key("TAB")
+    assert t.editor.text == "/m" and t.owner.choices == [["/mute", "/msg", "/me"]]
+    t.owner.nicks = ["alexandra", "alexander", "bob"]
+    t.key("BACKSPACE", 2)
+    t.type("hi al")
+    t.key("TAB")
+    assert t.editor.text == "hi alexand"
+    t.type("e")
+    t.key("TAB")
+    assert t.editor.text == "hi alexander "
+
+
+def test_tab_after_a_command_completes_a_nickname() -> None:
+    t = Term()
+    t.type("/kick bo")
+    t.key("TAB")
+    assert t.editor.text == "/kick bob "
+
+
+def test_an_oper_line_is_not_kept_in_the_history() -> None:
+    t = Term()
+    t.type("hello")
+    t.editor.handle_RETURN()
+    t.type("/OPER teacher secret")
+    t.editor.handle_RETURN()
+    assert t.owner.lines == ["hello", "/OPER teacher secret"]
+    t.key("UP_ARROW")
+    assert t.editor.text == "hello"
+    assert b"secret" not in b"".join(t.editor.historyLines)

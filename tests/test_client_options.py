@@ -53,7 +53,7 @@ def test_help_explains_every_option_with_an_example(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     assert main(["--help"]) == 0
-    out = capsys.readouterr().out
+    out = " ".join(capsys.readouterr().out.split())
     for option in (
         "--host",
         "--port",
@@ -63,6 +63,8 @@ def test_help_explains_every_option_with_an_example(
         "--tls",
         "--ca",
         "--no-reconnect",
+        "--oper",
+        "--oper-password-file",
     ):
         assert f"example: {option}" in out or f"example: --tls {option}" in out
     assert "chatproto --host chat.example.org --port 4000 --nick alice" in out

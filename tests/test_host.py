@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import os
 import socket
+import stat
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from client_helpers import TIMEOUT, client_env
 
 from chatproto.client import host
 from chatproto.discovery.net import host_label
+from chatproto.nicknames import nick_key
+from chatproto.operators import format_line, hash_password, read_operators
 
 
 def test_defaults() -> None:
@@ -112,3 +117,58 @@ def test_help() -> None:
     for option in ("--room", "--nick", "--port", "--no-announce"):
         assert f"example: {option}" in flat
     assert "any option of `twistd chatroom` works too" in flat
+
+
+def test_the_host_operator_file_is_private_and_removed(tmp_path: Path) -> None:
+    operator = host.HostOperator.create("teacher")
+    try:
+        assert stat.S_IMODE(os.stat(operator.directory).st_mode) == 0o700
+        assert stat.S_IMODE(os.stat(operator.path).st_mode) == 0o600
+        assert operator.password not in repr(operator)
+        roster = read_operators(operator.path)
+        assert list(roster) == [nick_key("teacher")]
+        found = roster[nick_key("teacher")]
+        assert found.password_hash.matches(operator.password)
+        assert not found.password_hash.matches(operator.password + "x")
+        # Two hosts never share a password.
+        other = host.HostOperator.create("teacher")
+        assert other.password != operator.password
+        other.remove()
+    finally:
+        operator.remove()
+    assert not os.path.exists(operator.directory)
+
+
+def test_the_host_operator_without_a_nickname_and_with_given_operators(
+    tmp_path: Path,
+) -> None:
+    given = tmp_path / "operators"
+    given.write_text(
+        "# ours\n" + format_line("assistant", hash_password("pw", n=1024)) + "\n"
+    )
+    operator = host.HostOperator.create(None, str(given))
+    try:
+        assert operator.name == host.HOST_OPERATOR
+        roster = read_operators(operator.path)
+        assert set(roster) == {"assistant", nick_key(host.HOST_OPERATOR)}
+    finally:
+        operator.remove()
+
+
+def test_given_operators_are_taken_out_of_the_server_options() -> None:
+    assert host.given_operators(["--operators", "f", "--motd", "m"]) == (
+        "f",
+        ["--motd", "m"],
+    )
+    assert host.given_operators(["--operators=g"]) == ("g", [])
+    assert host.given_operators(["--rate", "5"]) == (None, ["--rate", "5"])
+
+
+def test_the_server_gets_the_operators_file(tmp_path: Path) -> None:
+    operator = host.HostOperator.create("teacher")
+    try:
+        options = host.server_options(host.HostConfig(), 4000, operator.path)
+        assert options["operators"].path == operator.path
+        assert len(options["operators"]) == 1
+    finally:
+        operator.remove()

@@ -45,7 +45,7 @@ def join_by_discovery(ns: Namespace, nick: str, ptys: list[NsPty]) -> NsPty:
     )
     member.prompt_is("Choose a nickname: ")
     member.send(f"{nick}\r")
-    member.prompt_is(f"{nick}> ")
+    member.prompt_is(f"[lobby] {nick}> ")
     return member
 
 
@@ -61,7 +61,9 @@ def test_host_and_two_people_who_find_it_then_the_host_closes_the_room(
     )
     # The namespace has loopback only: no address to give out.
     teacher.wait_for_text("this computer has no network address but loopback")
-    teacher.prompt_is("teacher> ")
+    teacher.prompt_is("[lobby] teacher> ")
+    # The host is an operator of its own server.
+    teacher.wait_for_text("you are an operator now (teacher)")
 
     alice = join_by_discovery(ns, "alice", ptys)
     bob = join_by_discovery(ns, "bob", ptys)
@@ -73,6 +75,17 @@ def test_host_and_two_people_who_find_it_then_the_host_closes_the_room(
     teacher.send("welcome!\r")
     for person in (alice, bob):
         person.wait_for_text("<teacher> welcome!")
+    # ... and so it moderates: a topic, a mute.
+    teacher.send("/topic fractions today\r")
+    for person in (alice, bob):
+        person.wait_for_text("*** teacher set the topic: fractions today")
+        person.wait_for_text("topic of lobby: fractions today")
+    teacher.send("/mute bob 5\r")
+    alice.wait_for_text("*** teacher muted bob for 5 minutes")
+    bob.send("can I speak?\r")
+    bob.wait_for_text("! your line was not sent: you are muted in lobby until")
+    teacher.send("/unmute bob\r")
+    bob.wait_for_text("*** teacher unmuted bob")
 
     watcher = Watcher(ns, tmp_path)
     try:
@@ -85,7 +98,7 @@ def test_host_and_two_people_who_find_it_then_the_host_closes_the_room(
         teacher.prompt_is(CLOSE)
         teacher.send("n\r")
         teacher.wait_for_text("the room stays open")
-        teacher.prompt_is("teacher> ")
+        teacher.prompt_is("[lobby] teacher> ")
         bob.send("still here\r")
         teacher.wait_for_text("<bob> still here")
         # Ctrl-D asks too; "y" closes.
@@ -94,7 +107,10 @@ def test_host_and_two_people_who_find_it_then_the_host_closes_the_room(
         teacher.send("y\r")
         assert teacher.wait_exit() == 0
         for person in (alice, bob):
-            person.wait_for_text("* teacher is closing the room (the host is leaving)")
+            person.wait_for_text(
+                "!!! announcement from teacher: the room is closing (the host is "
+                "leaving)"
+            )
             person.wait_for_text("-- teacher left")
             person.wait_for_text("server shutting down")
             person.wait_for_text("disconnected: the server closed the connection")
@@ -119,7 +135,7 @@ def test_port_taken_so_the_next_one_is_used(
             "hosting the room 'lobby' on port 4001 (port 4000 is taken)"
         )
         teacher.wait_for_text("announced on the local network")
-        teacher.prompt_is("teacher> ")
+        teacher.prompt_is("[lobby] teacher> ")
         listed = run_client(ns, "--list")
         assert listed.stdout.split("\t")[2] == "4001"
         alice = join_by_discovery(ns, "alice", ptys)
@@ -138,7 +154,7 @@ def test_host_without_announcing(ns: Namespace, ptys: list[NsPty]) -> None:
     ptys.append(teacher)
     teacher.wait_for_text("hosting the room 'lobby' on port 5000")
     teacher.wait_for_text("only people on it can join (chatproto --port 5000)")
-    teacher.prompt_is("teacher> ")
+    teacher.prompt_is("[lobby] teacher> ")
     assert "announc" not in teacher.screen.text()
     assert run_client(ns, "--list", "--browse", "0.5").returncode == 1
     joined = run_client(ns, "--port", "5000", "--nick", "bot", stdin="hi\n")

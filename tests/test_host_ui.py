@@ -14,7 +14,8 @@ from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 
 from chatproto.client import host_ui
-from chatproto.client.host_ui import CLOSING, HostUI
+from chatproto.client.host_ui import ANNOUNCE_CLOSING, CLOSING, HostUI
+from chatproto.client.login import OperLogin
 from chatproto.client.protocol import ChatClientProtocol
 from chatproto.client.session import Session
 
@@ -139,3 +140,30 @@ def test_choosing_a_nickname_is_not_mistaken_for_leaving(hosting: Hosting) -> No
     hosting.sent()
     hosting.enter("/quit")  # at "Choose a nickname:": leaves, nobody to ask about
     assert hosting.status == [0]
+
+
+def test_the_host_logged_in_as_operator_announces_the_closing(
+    hosting: Hosting,
+) -> None:
+    hosting.session.oper = OperLogin("teacher", "made-up")
+    hosting.server("NICK")
+    assert hosting.sent() == ["/ids on", "/oper teacher made-up", "teacher"]
+    hosting.server("INFO you are an operator now (teacher)")
+    assert "you are an operator now (teacher)" in hosting.screen()
+    assert "made-up" not in hosting.screen()
+    hosting.server("WELCOME teacher to lobby", "ROOM lobby", "HISTORY-END 1")
+    hosting.server("ID 2 JOIN teacher", "USERS alice teacher")
+    hosting.enter("/quit")
+    hosting.enter("y")
+    # To every room: members elsewhere on the server lose it too.
+    assert hosting.sent() == [f"/announce {ANNOUNCE_CLOSING}", "/quit"]
+
+
+def test_the_host_alone_announces_too_for_other_rooms(hosting: Hosting) -> None:
+    hosting.session.oper = OperLogin("teacher", "made-up")
+    hosting.server("NICK", "INFO you are an operator now (teacher)")
+    hosting.server("WELCOME teacher to lobby", "ROOM lobby", "HISTORY-END 1")
+    hosting.server("ID 2 JOIN teacher", "USERS teacher")
+    hosting.sent()
+    hosting.enter("/quit")
+    assert hosting.sent() == [f"/announce {ANNOUNCE_CLOSING}", "/quit"]

@@ -9,14 +9,35 @@ See docs/client.rst.
 
 from __future__ import annotations
 
+import dataclasses
+import getpass
+import os
 import sys
 
-from .options import Config, parse_args
+from .options import Config, checked_password, parse_args
 
 
 def _error(text: str) -> int:
     sys.stderr.write(f"chatproto: {text}\n")
     return 2
+
+
+def ask_oper_password(name: str) -> str:
+    """The operator's password, typed on the terminal without echo.
+
+    Raises ValueError (with a sentence for people) when there is no terminal
+    to ask on (getpass would fall back to reading standard input, which in
+    pipe mode holds the messages) or the password cannot be used.
+    """
+    try:
+        os.close(os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY))
+    except OSError:
+        raise ValueError(
+            f"--oper {name}: no terminal to ask the password on; "
+            "use --oper-password-file FILE"
+        ) from None
+    password = getpass.getpass(f"Operator password for {name}: ")
+    return checked_password(password, "that password")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,6 +51,15 @@ def main(argv: list[str] | None = None) -> int:
         config: Config = parse_args(args)
     except SystemExit as e:  # argparse: --help (0) or a usage error (2)
         return e.code if isinstance(e.code, int) else 2
+    if config.oper is not None and config.oper_password is None:
+        try:
+            password = ask_oper_password(config.oper)
+        except ValueError as e:
+            return _error(str(e))
+        except (KeyboardInterrupt, EOFError):
+            sys.stderr.write("\n")
+            return 130
+        config = dataclasses.replace(config, oper_password=password)
     if config.list_only:
         from . import discover
 

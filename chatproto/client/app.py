@@ -16,6 +16,7 @@ from twisted.logger import (
 from zope.interface import provider
 
 from .connect import Once, Reconnecting, make_endpoint
+from .login import OperLogin
 from .options import Config
 from .protocol import ChatClientFactory
 from .session import Session
@@ -25,6 +26,13 @@ SHUTDOWN_TIMEOUT = 3.0
 
 def where(config: Config) -> str:
     return f"{config.host}:{config.port}"
+
+
+def oper_login(config: Config) -> OperLogin | None:
+    """The operator login to make on each connection, if asked for."""
+    if config.oper is None or config.oper_password is None:
+        return None
+    return OperLogin(config.oper, config.oper_password)
 
 
 def error_observer(report: Callable[[str], None]) -> ILogObserver:

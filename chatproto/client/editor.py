@@ -28,10 +28,11 @@ class Owner(Interface):
         """Ctrl-C."""
 
     def complete(self, prefix: str) -> list[str]:
-        """Nicknames that start with ``prefix`` (for Tab)."""
+        """Nicknames, or /commands if ``prefix`` starts with ``/``, that
+        start with ``prefix`` (for Tab)."""
 
     def show_choices(self, choices: list[str]) -> None:
-        """Tab found several nicknames."""
+        """Tab found several nicknames or commands."""
 
     def editor_closed(self, reason: Failure) -> None:
         """The terminal went away."""
@@ -46,6 +47,20 @@ def char_width(ch: str) -> int:
 
 def text_width(text: str) -> int:
     return sum(char_width(ch) for ch in text)
+
+
+def is_secret(line: str) -> bool:
+    """A line that holds a password (``/oper NAME PASSWORD``)."""
+    return line.split(" ", 1)[0].lower() == "/oper"
+
+
+def common_prefix(words: list[str]) -> str:
+    """The longest start all of ``words`` share (compared as they are)."""
+    first, last = min(words), max(words)
+    length = 0
+    while length < min(len(first), len(last)) and first[length] == last[length]:
+        length += 1
+    return first[:length]
 
 
 def view(widths: list[int], cursor: int, start: int, room: int) -> tuple[int, int]:
@@ -186,13 +201,21 @@ class LineEditor(HistoricRecvLine):
         if not word:
             return
         matches = self.owner.complete(word)
+        if not matches:
+            return
         if len(matches) == 1:
-            completion = matches[0] + (": " if before == word else " ")
-            after = self.text[self.lineBufferIndex :]
-            start = len(before) - len(word)
-            self._set_line(before[:start] + completion + after, start + len(completion))
-        elif matches:
+            # A nickname that starts the line is addressed: "bob: ".
+            addressed = before == word and not word.startswith("/")
+            completion = matches[0] + (": " if addressed else " ")
+        else:
+            # As far as the matches agree; the user types on from there.
+            completion = common_prefix(matches)
             self.owner.show_choices(matches)
+            if len(completion) <= len(word):
+                return
+        after = self.text[self.lineBufferIndex :]
+        start = len(before) - len(word)
+        self._set_line(before[:start] + completion + after, start + len(completion))
 
     def handle_LEFT(self) -> None:
         self.lineBufferIndex = max(self.lineBufferIndex - 1, 0)
@@ -269,7 +292,9 @@ class LineEditor(HistoricRecvLine):
             self._set_line(text)  # refused: keep it for the user to send again
             return
         encoded = text.encode("utf-8")
-        if text and (not self.historyLines or self.historyLines[-1] != encoded):
+        if is_secret(text):
+            pass  # a password is not kept for Up to show again
+        elif text and (not self.historyLines or self.historyLines[-1] != encoded):
             self.historyLines.append(encoded)
         self.historyPosition = len(self.historyLines)
         self.drawInputLine()

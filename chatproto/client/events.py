@@ -71,9 +71,48 @@ class Error:
     text: str
 
 
+@dataclass(frozen=True)
+class Room:
+    """``ROOM <room>``: we are now in this room (its replay follows)."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class Rooms:
+    """``ROOMS <room> <count> ...``: every room and how many are in it."""
+
+    rooms: tuple[tuple[str, int], ...]
+
+
+@dataclass(frozen=True)
+class Topic:
+    """``TOPIC <room> <text>``: a room's topic (on entering it, on a change,
+    after ``ROOMS``)."""
+
+    room: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Notice:
+    """``NOTICE <moderator> <what>``: a moderator did something in the room."""
+
+    moderator: str
+    what: str
+
+
+@dataclass(frozen=True)
+class Announce:
+    """``ANNOUNCE <operator> <text>``: an operator's word to every room."""
+
+    operator: str
+    text: str
+
+
 # The lines the room keeps in its history and numbers with ids.
-RoomEvent = Joined | Message | Action | Renamed | Left
-ROOM_EVENTS = (Joined, Message, Action, Renamed, Left)
+RoomEvent = Joined | Message | Action | Renamed | Left | Notice | Topic | Announce
+ROOM_EVENTS = (Joined, Message, Action, Renamed, Left, Notice, Topic, Announce)
 
 
 @dataclass(frozen=True)
@@ -91,6 +130,14 @@ class Historic:
     id: int
     time: datetime  # when it was said, timezone-aware (UTC)
     event: RoomEvent
+
+
+@dataclass(frozen=True)
+class HistoryMore:
+    """``HISTORY-MORE <id>``: the replay stopped at its limit; ``/since <id>``
+    brings the next lines."""
+
+    id: int
 
 
 @dataclass(frozen=True)
@@ -114,7 +161,13 @@ Event = (
     | Error
     | Numbered
     | Historic
+    | HistoryMore
     | HistoryEnd
+    | Room
+    | Rooms
+    | Topic
+    | Notice
+    | Announce
 )
 
 # The error codes, as the server defines them (docs/protocol.rst).
@@ -148,10 +201,12 @@ def _room_event(line: str) -> RoomEvent | None:
 
 
 def _numbered(word: str, rest: str) -> Event | None:
-    """``ID``, ``HISTORY`` and ``HISTORY-END`` lines."""
-    if word == "HISTORY-END":
+    """``ID``, ``HISTORY``, ``HISTORY-MORE`` and ``HISTORY-END`` lines."""
+    if word in ("HISTORY-END", "HISTORY-MORE"):
         found = _id(rest)
-        return None if found is None else HistoryEnd(found)
+        if found is None:
+            return None
+        return HistoryEnd(found) if word == "HISTORY-END" else HistoryMore(found)
     if word == "ID":
         number, line = _split(rest, 1)
         found, event = _id(number), _room_event(line)
@@ -165,6 +220,36 @@ def _numbered(word: str, rest: str) -> Event | None:
     return Historic(found, when, event)
 
 
+def _rooms(rest: str) -> Rooms | None:
+    words = rest.split()
+    if len(words) % 2:
+        return None
+    pairs = []
+    for name, count in zip(words[::2], words[1::2], strict=True):
+        number = _id(count)
+        if number is None:
+            return None
+        pairs.append((name, number))
+    return Rooms(tuple(pairs))
+
+
+def _moderated(word: str, rest: str) -> Event | None:
+    """``ROOM``, ``ROOMS``, ``TOPIC``, ``NOTICE`` and ``ANNOUNCE`` lines."""
+    if word == "ROOM":
+        name = rest.split(" ", 1)[0]
+        return Room(name) if name else None
+    if word == "ROOMS":
+        return _rooms(rest)
+    first, text = _split(rest, 1)
+    if not first:
+        return None
+    if word == "TOPIC":
+        return Topic(first, text)
+    if not text:
+        return None
+    return Notice(first, text) if word == "NOTICE" else Announce(first, text)
+
+
 def parse_line(line: str) -> Event | None:
     """Turn one server line (without its line ending) into an event.
 
@@ -172,8 +257,10 @@ def parse_line(line: str) -> Event | None:
     word needs: the protocol asks clients to ignore what they do not know.
     """
     word, _, rest = line.partition(" ")
-    if word in ("ID", "HISTORY", "HISTORY-END"):
+    if word in ("ID", "HISTORY", "HISTORY-MORE", "HISTORY-END"):
         return _numbered(word, rest)
+    if word in ("ROOM", "ROOMS", "TOPIC", "NOTICE", "ANNOUNCE"):
+        return _moderated(word, rest)
     if word == "NICK":
         return NickRequest()
     if word == "USERS":

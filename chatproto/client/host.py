@@ -11,9 +11,14 @@ SIGTERM.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import errno
+import os
+import secrets
+import shutil
 import socket
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +28,7 @@ from twisted.python import usage
 
 from chatproto import tap
 from chatproto.discovery.net import host_label, machine_addresses
+from chatproto.operators import format_line, hash_password
 
 from .host_ui import HostUI
 from .options import DEFAULT_PORT, Config, parse_nick, parse_port
@@ -134,7 +140,60 @@ def server_name(nick: str | None) -> str:
     return f"{nick} on {host_label()}" if nick else host_label()
 
 
-def server_options(config: HostConfig, port: int) -> tap.Options:
+# The operator name of a host that did not give --nick.
+HOST_OPERATOR = "host"
+
+
+@dataclass
+class HostOperator:
+    """The host's own operator login on its server: a random password, whose
+    hash is in an operators file of its own (mode 0600, in a private
+    temporary directory that ``remove`` deletes)."""
+
+    name: str
+    password: str = field(repr=False)
+    directory: str
+    path: str
+
+    @classmethod
+    def create(cls, nick: str | None, others: str | None = None) -> HostOperator:
+        """Write the file; ``others`` is an operators file given with
+        ``--operators``, whose operators are kept."""
+        name = nick or HOST_OPERATOR
+        password = secrets.token_urlsafe(24)
+        lines = []
+        if others is not None:
+            with open(others, encoding="utf-8") as given:
+                lines.append(given.read().rstrip("\n"))
+        lines.append(format_line(name, hash_password(password)))
+        directory = tempfile.mkdtemp(prefix="chatproto-host-")  # mode 0700
+        path = os.path.join(directory, "operators")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as file:
+            file.write("\n".join(lines) + "\n")
+        return cls(name, password, directory, path)
+
+    def remove(self) -> None:
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def given_operators(options: list[str]) -> tuple[str | None, list[str]]:
+    """An ``--operators FILE`` among the server's options, and the others."""
+    found, rest = None, []
+    words = iter(options)
+    for word in words:
+        if word == "--operators":
+            found = next(words, None)
+        elif word.startswith("--operators="):
+            found = word.split("=", 1)[1]
+        else:
+            rest.append(word)
+    return found, rest
+
+
+def server_options(
+    config: HostConfig, port: int, operators: str | None = None
+) -> tap.Options:
     """``twistd chatroom``'s Options for this room; ours come last and win."""
     options = tap.Options()
     options.parseOptions(
@@ -142,6 +201,7 @@ def server_options(config: HostConfig, port: int) -> tap.Options:
         + config.server_options
         + ["--room", config.room, "--port", f"tcp:{port}"]
         + (["--announce"] if config.announce else [])
+        + (["--operators", operators] if operators is not None else [])
     )
     return options
 
@@ -192,22 +252,37 @@ def main(argv: list[str]) -> int:
             f"ports {config.port} to {last} are all taken; choose another with --port",
             1,
         )
+    others, rest = given_operators(config.server_options)
     try:
-        options = server_options(config, port)
-    except usage.UsageError as e:
-        return _error(str(e))
-    from twisted.internet import reactor
-
-    server = tap.makeService(options)
+        operator = HostOperator.create(config.nick, others)
+    except (OSError, UnicodeDecodeError) as e:
+        return _error(f"cannot read the --operators file {others!r}: {e}")
     try:
-        # Now, as twistd does: the port is ours before anyone is told of it.
-        server.privilegedStartService()
-    except CannotListenError as e:  # taken since we looked
-        return _error(f"cannot listen on port {port}: {e.socketError}", 1)
-    return run(reactor, config, server, port)
+        config = dataclasses.replace(config, server_options=rest)
+        try:
+            options = server_options(config, port, operator.path)
+        except usage.UsageError as e:
+            return _error(str(e))
+        from twisted.internet import reactor
+
+        server = tap.makeService(options)
+        try:
+            # Now, as twistd does: the port is ours before anyone is told of it.
+            server.privilegedStartService()
+        except CannotListenError as e:  # taken since we looked
+            return _error(f"cannot listen on port {port}: {e.socketError}", 1)
+        return run(reactor, config, server, port, operator)
+    finally:
+        operator.remove()
 
 
-def run(reactor: Any, config: HostConfig, server: IService, port: int) -> int:
+def run(
+    reactor: Any,
+    config: HostConfig,
+    server: IService,
+    port: int,
+    operator: HostOperator | None = None,
+) -> int:
     from . import terminal
 
     # The server starts once the reactor runs (after it has set up its signal
@@ -216,7 +291,14 @@ def run(reactor: Any, config: HostConfig, server: IService, port: int) -> int:
     reactor.callWhenRunning(server.startService)
     reactor.addSystemEventTrigger("before", "shutdown", server.stopService)
     moved = f" (port {config.port} is taken)" if port != config.port else ""
-    member = Config(host="127.0.0.1", port=port, nick=config.nick, reconnect=False)
+    member = Config(
+        host="127.0.0.1",
+        port=port,
+        nick=config.nick,
+        reconnect=False,
+        oper=None if operator is None else operator.name,
+        oper_password=None if operator is None else operator.password,
+    )
 
     def started(ui: TerminalUI) -> None:
         ui.notice(f"hosting the room {config.room!r} on port {port}{moved}")

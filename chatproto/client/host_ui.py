@@ -3,11 +3,14 @@ the room, so the host is asked first when people are still in it."""
 
 from __future__ import annotations
 
-from .session import is_quit
 from .terminal import TerminalUI
+from .ui import is_quit
 
-# What the members see when the host closes the room (a /me action).
+# What the members see when the host closes the room: an announcement to
+# every room, the host being an operator of its server (or a /me action, if
+# it could not log in).
 CLOSING = "is closing the room (the host is leaving)"
+ANNOUNCE_CLOSING = "the room is closing (the host is leaving)"
 
 
 class HostUI(TerminalUI):
@@ -31,7 +34,10 @@ class HostUI(TerminalUI):
         if self.confirming:
             self._answered(text)
             return True
-        if not self.asking and is_quit(text.strip()) and self._ask_first(text):
+        if not self.asking and is_quit(text.strip()) and self._joined():
+            if not self._ask_first(text):
+                self._leave_line = text.strip()
+                self._close()
             return True
         return super().line_entered(text)
 
@@ -39,13 +45,15 @@ class HostUI(TerminalUI):
         if self.confirming:
             self._close()  # Ctrl-D again: yes
         elif not self._ask_first("/quit"):
-            super().end_of_input()
+            self._leave_line = "/quit"
+            self._close()
 
     def interrupted(self) -> None:
         if self.confirming:
             self._close()  # Ctrl-C again: yes
         elif not self._ask_first("/quit"):
-            super().interrupted()
+            self._leave_line = "/quit"
+            self._close()
 
     def state_changed(self, nick: str | None, online: bool) -> None:
         super().state_changed(nick, online)
@@ -54,6 +62,9 @@ class HostUI(TerminalUI):
             host_joined(nick)
 
     # -- inside -----------------------------------------------------------------
+
+    def _joined(self) -> bool:
+        return self.session is not None and self.session.joined
 
     def _ask_first(self, line: str) -> bool:
         """Ask before closing a room with people in it; False: nobody to ask
@@ -81,7 +92,11 @@ class HostUI(TerminalUI):
     def _close(self) -> None:
         self.confirming = False
         assert self.session is not None
-        if self.others():
+        oper = self.session.oper
+        if oper is not None and oper.accepted:
+            # Every room: members elsewhere on the server lose it too.
+            self.session.submit(f"/announce {ANNOUNCE_CLOSING}")
+        elif self.others():
             self.session.submit(f"/me {CLOSING}")
         if is_quit(self._leave_line) and self.session.submit(self._leave_line):
             return
@@ -91,8 +106,7 @@ class HostUI(TerminalUI):
 def host_joined(nick: str) -> None:
     """Hook: the host is in the room.
 
-    Room ownership and moderation come with a later issue; when the server
-    has them, this is where the host becomes the room's owner (over the
-    loopback connection, or directly on the server object). Until then the
-    host is a member like the others.
+    The host is an operator of its own server already (``/oper`` before
+    its nickname, with the password ``chatproto host`` made up): nothing
+    more to do here.
     """

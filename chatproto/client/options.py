@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass
+import textwrap
+from dataclasses import dataclass, field
+
+from chatproto.operators.passwords import PasswordRefusedError, check_password
 
 DEFAULT_HOST = "localhost"
 DEFAULT_PORT = 4000
@@ -35,10 +38,13 @@ examples:
       connect over TLS, trusting the certificate authority in teacher-ca.pem
   echo "the build is green" | chatproto --nick ci-bot
       pipe mode: send each input line as a message, then leave
+  chatproto --nick teacher --oper teacher
+      join and log in as the operator teacher (the password is asked for)
 
 in the room:
   type a line and press Enter to send it; /help lists the server's commands
-  (/who, /me, /msg, /nick, /quit). Up and Down recall earlier lines.
+  (/who, /me, /msg, /nick, /join, /rooms, /quit). Up and Down recall
+  earlier lines; Tab completes nicknames and /commands.
   /quit or Ctrl-D on an empty line leaves; Ctrl-C leaves at once.
 
 pipe mode (input or output is not a terminal):
@@ -67,6 +73,11 @@ class Config:
     discover: bool = False
     list_only: bool = False
     browse: float = DEFAULT_BROWSE
+    # --oper: log in as this operator; the password is never on the command
+    # line, and never in a repr.
+    oper: str | None = None
+    oper_password: str | None = field(default=None, repr=False)
+    oper_password_file: str | None = None
 
 
 def parse_port(text: str) -> int:
@@ -102,12 +113,19 @@ def parse_nick(text: str) -> str:
     return nick
 
 
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Option help wrapped without splitting an option's name at a hyphen."""
+
+    def _split_lines(self, text: str, width: int) -> list[str]:
+        return textwrap.wrap(" ".join(text.split()), width, break_on_hyphens=False)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="chatproto",
         description=DESCRIPTION,
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
         allow_abbrev=False,
     )
     parser.add_argument(
@@ -167,7 +185,47 @@ def build_parser() -> argparse.ArgumentParser:
         help="exit with status 1 when the connection drops instead of "
         "reconnecting with growing delays; example: --no-reconnect",
     )
+    parser.add_argument(
+        "--oper",
+        type=parse_nick,
+        metavar="NAME",
+        help="log in as the operator NAME on joining (and after each "
+        "reconnection); the password is asked for on the terminal, never "
+        "given on the command line; example: --oper teacher",
+    )
+    parser.add_argument(
+        "--oper-password-file",
+        metavar="FILE",
+        help="with --oper: read the operator's password from the first line "
+        "of FILE instead of asking; example: --oper-password-file ~/.oper",
+    )
     return parser
+
+
+def read_password_file(path: str) -> str:
+    """The password on the first line of ``path``.
+
+    Raises ValueError with a sentence for people if it cannot be used.
+    """
+    try:
+        with open(path, "rb") as file:
+            first = file.readline(4096)
+    except OSError as e:
+        message = f"cannot read the password file {path!r}: {e.strerror}"
+        raise ValueError(message) from None
+    try:
+        password = first.decode("utf-8").removesuffix("\n").removesuffix("\r")
+    except UnicodeDecodeError:
+        raise ValueError(f"the password file {path!r} is not UTF-8 text") from None
+    return checked_password(password, f"the password in {path!r}")
+
+
+def checked_password(password: str, what: str) -> str:
+    try:
+        check_password(password)
+    except PasswordRefusedError as e:
+        raise ValueError(f"{what} cannot be used: {e}") from None
+    return password
 
 
 def parse_args(argv: list[str]) -> Config:
@@ -184,6 +242,17 @@ def parse_args(argv: list[str]) -> Config:
             parser.error(f"cannot read the --ca file {ns.ca!r}: {e.strerror}")
     if ns.list_only and (ns.host is not None or ns.port is not None):
         parser.error("--list looks on the local network: leave out --host and --port")
+    password = None
+    if ns.oper_password_file is not None:
+        if ns.oper is None:
+            parser.error(
+                "--oper-password-file only makes sense with --oper "
+                "(try --oper NAME --oper-password-file FILE)"
+            )
+        try:
+            password = read_password_file(ns.oper_password_file)
+        except ValueError as e:
+            parser.error(str(e))
     return Config(
         host=DEFAULT_HOST if ns.host is None else ns.host,
         port=DEFAULT_PORT if ns.port is None else ns.port,
@@ -194,4 +263,7 @@ def parse_args(argv: list[str]) -> Config:
         discover=ns.host is None and ns.port is None,
         list_only=ns.list_only,
         browse=ns.browse,
+        oper=ns.oper,
+        oper_password=password,
+        oper_password_file=ns.oper_password_file,
     )

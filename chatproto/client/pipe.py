@@ -100,6 +100,7 @@ def run(reactor: Any, config: Config) -> int:
             reconnect=config.reconnect,
             clock=reactor,
             where=app.where(config),
+            oper=app.oper_login(config),
         )
         app.start_logging(write_stderr)
         lines = StdinLines(session)

@@ -14,20 +14,28 @@ import zlib
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
+from chatproto.errors import Code
+
 from .events import (
     Action,
+    Announce,
     Error,
     Event,
     Historic,
     HistoryEnd,
+    HistoryMore,
     Info,
     Joined,
     Left,
     Message,
     NickRequest,
+    Notice,
     Numbered,
     Private,
     Renamed,
+    Room,
+    Rooms,
+    Topic,
     Users,
     Welcome,
 )
@@ -51,6 +59,16 @@ STYLES: dict[str, tuple[str, str]] = {
     "mention": ("1", ""),
     "nick": ("1", ""),
     "past": ("2", ""),  # a line said before: replayed history
+    "moderation": ("1", "35"),  # NOTICE: a moderator acted
+    "announce": ("1;7", ""),  # ANNOUNCE: an operator's word to every room
+}
+
+# What a refusal means, when the server's ERROR carries no text.
+PLAIN_ERRORS = {
+    Code.MUTED: "you are muted in this room; you can still read",
+    Code.SLOW_MODE: "this room is in slow mode; wait a little before the next line",
+    Code.KICKED: "you were kicked out of the server",
+    Code.BANNED: "you are banned",
 }
 
 
@@ -106,6 +124,23 @@ def problem(text: str, when: datetime) -> Line:
     return (stamp(when), Span("! " + text, "error"))
 
 
+def error_text(code: str, text: str) -> str:
+    """An ``ERROR`` as a sentence for people, never a bare code."""
+    said = text or PLAIN_ERRORS.get(code, code)
+    if code == Code.MUTED:
+        return f"your line was not sent: {said}"
+    if code == Code.SLOW_MODE and "not sent" not in said:
+        return f"your line was not sent: {said}"
+    return said
+
+
+def rooms_text(rooms: tuple[tuple[str, int], ...]) -> str:
+    """``rooms: lobby (12), physics (3)``."""
+    if not rooms:
+        return "rooms: none"
+    return "rooms: " + ", ".join(f"{name} ({count})" for name, count in rooms)
+
+
 def render(event: Event, me: str | None, when: datetime) -> Line | None:
     """The line to show for a server event, or None if there is nothing to show."""
     t = stamp(when)
@@ -148,12 +183,23 @@ def render(event: Event, me: str | None, when: datetime) -> Line | None:
         case Info(text):
             return (t, Span(text, "info"))
         case Error(code, text):
-            return problem(text or code, when)
+            return problem(error_text(code, text), when)
+        case Room(name):
+            return notice(f"you are in the room {name}", when)
+        case Rooms(rooms):
+            return (t, Span(rooms_text(rooms), "info"))
+        case Topic(room, text):
+            said = f"topic of {room}: {text}" if text else f"{room} has no topic"
+            return (t, Span(said, "info"))
+        case Notice(moderator, what):
+            return (t, Span(f"*** {moderator} {what}", "moderation"))
+        case Announce(operator, text):
+            return (t, Span(f"!!! announcement from {operator}: {text}", "announce"))
         case Numbered(_, room_event):
             return render(room_event, me, when)
         case Historic():
             return render_past(event, me, when)
-        case NickRequest() | HistoryEnd():
+        case NickRequest() | HistoryEnd() | HistoryMore():
             return None
     return None
 

@@ -8,15 +8,14 @@ with the exit status).
 
 from __future__ import annotations
 
-import signal
 from collections.abc import Callable
 from datetime import datetime
-from typing import Protocol as Interface
 
-from twisted.internet import error
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.python.failure import Failure
+
+from chatproto.errors import Code
 
 from .catchup import CatchUp
 from .events import (
@@ -27,114 +26,28 @@ from .events import (
     Event,
     Historic,
     HistoryEnd,
+    HistoryMore,
     Info,
-    Joined,
-    Left,
     NickRequest,
     Numbered,
     Renamed,
-    Users,
+    Room,
     Welcome,
 )
+from .login import OperLogin
 from .protocol import ChatClientProtocol
-from .render import Line, notice, render
+from .reasons import describe, signal_name
+from .render import error_text, notice, render
+from .roomview import RoomView
+from .ui import UI, is_quit
+
+__all__ = ["UI", "Session", "describe", "is_quit", "signal_name"]
 
 # What the server says to everyone when it stops (docs/protocol.rst, "Leaving").
 SHUTTING_DOWN = "server shutting down"
 # A chat server says NICK as soon as it accepts a connection; something else
 # listening on the port (a wrong --port) may never say anything.
 NICK_TIMEOUT = 10.0
-
-
-class UI(Interface):
-    """What a session needs from the interactive terminal or the pipe."""
-
-    def show(self, line: Line) -> None:
-        """Show a line of the conversation."""
-
-    def notice(self, text: str) -> None:
-        """Say something about the connection (lost, back...)."""
-
-    def warn(self, text: str) -> None:
-        """Report a problem: a server ERROR or one of the client's own."""
-
-    def ask_nick(self) -> None:
-        """Ask the user for a nickname (interactive only)."""
-
-    def state_changed(self, nick: str | None, online: bool) -> None:
-        """The nickname in use or the connection changed."""
-
-
-def is_quit(line: str) -> bool:
-    word = line.split(" ", 1)[0]
-    return word.lower() == "/quit"
-
-
-def describe(reason: Failure) -> str:
-    """A short, plain-words reason for a failed or lost connection."""
-    value = reason.value
-    mismatch = _name_mismatch(value)
-    if mismatch is not None:
-        return (
-            f"TLS failed: the server's certificate is not valid for {mismatch}; "
-            "give --host the name the certificate was made for"
-        )
-    if isinstance(value, error.ConnectionDone):
-        return "the server closed the connection"
-    if isinstance(value, error.ConnectionRefusedError):
-        return "connection refused"
-    if isinstance(value, error.DNSLookupError):
-        return "unknown host name"
-    if isinstance(value, error.TimeoutError):
-        return "no answer from the server (timed out)"
-    if isinstance(value, error.ConnectionLost):
-        return "the connection was lost"
-    if type(value).__module__.startswith("OpenSSL"):
-        # pyOpenSSL errors hold a list of (library, function, reason).
-        details = value.args[0] if value.args else []
-        reasons = [str(d[-1]) for d in details if isinstance(d, tuple) and d]
-        if "certificate verify failed" in reasons:
-            return (
-                "TLS failed: the server's certificate is not trusted (made by "
-                "itself, or by an authority this computer does not know); if "
-                "its owner gave you the certificate, use --ca FILE"
-            )
-        if "wrong version number" in reasons or "packet length too long" in reasons:
-            return (
-                "TLS failed: the server does not speak TLS on this port (leave "
-                "out --tls, or use the server's TLS port)"
-            )
-        return "TLS failed: " + (", ".join(reasons) or str(value))
-    return str(value).strip() or type(value).__name__
-
-
-def _name_mismatch(value: BaseException) -> str | None:
-    """The names a certificate was refused for, if that is what ``value`` is."""
-    try:
-        from service_identity import VerificationError
-    except ImportError:  # without TLS support there is no such failure
-        return None
-    if not isinstance(value, VerificationError):
-        return None
-    names = []
-    for mismatch in value.errors:
-        wanted = getattr(mismatch, "mismatched_id", None)
-        name = getattr(wanted, "hostname", None) or getattr(wanted, "ip", None)
-        if isinstance(name, bytes):
-            name = name.decode("ascii", "replace")
-        names.append(str(name if name is not None else mismatch))
-    return " or ".join(names) or "this host"
-
-
-def signal_name(signum: int | None) -> str:
-    """How a stopping signal is called by people: "SIGTERM", "Ctrl-C (SIGINT)"."""
-    if signum is None:
-        return "a signal"
-    try:
-        name = signal.Signals(signum).name
-    except ValueError:
-        return f"signal {signum}"
-    return "Ctrl-C (SIGINT)" if signum == signal.SIGINT else name
 
 
 class Session:
@@ -152,6 +65,7 @@ class Session:
         clock: IReactorTime,
         where: str,
         now: Callable[[], datetime] = datetime.now,
+        oper: OperLogin | None = None,
     ) -> None:
         self.ui = ui
         self.where = where  # host:port, for messages
@@ -166,10 +80,15 @@ class Session:
         self.quitting = False
         self.input_done = False
         self.outbox: list[str] = []
-        self.members: set[str] = set()  # who is in the room, as far as we know
+        self.room = RoomView()  # where we are, its topic and who is in it
+        self.oper = oper  # log in as an operator on each connection
         self.done: Deferred[int] = Deferred()
         self.finished = False
         self._fatal = False  # the server closes for good: do not reconnect
+        # Kicked or banned: final if the server closes now (a room's ban on
+        # /join is not: the member stays where it was).
+        self._put_out: str | None = None
+        self._just_welcomed = False  # WELCOME came; its ROOM has not
         self._closing_error = False  # the server said why it closes
         self._quit_timer: IDelayedCall | None = None
         self._nick_timer: IDelayedCall | None = None
@@ -181,6 +100,11 @@ class Session:
     def joined(self) -> bool:
         return self.me is not None
 
+    @property
+    def members(self) -> set[str]:
+        """Who is in the room, as far as we know."""
+        return self.room.members
+
     # -- from the wire ----------------------------------------------------
 
     def connection_made(self, client: ChatClientProtocol) -> None:
@@ -190,28 +114,45 @@ class Session:
         self.client = client
         self.me = None
         self._closing_error = False
+        self._put_out = None
+        self._just_welcomed = False
         self._options_sent = False
         self._stop_timer(self._nick_timer)
         self._nick_timer = self.clock.callLater(NICK_TIMEOUT, self._no_nick)
 
     def event_received(self, event: Event) -> None:
         self._still_busy()
+        if self._just_welcomed and not isinstance(event, Info | Room):
+            self._just_welcomed = False  # a server that sends no ROOM
+        if self._put_out is not None and not isinstance(event, Error):
+            self._put_out = None  # still here: it was a room's ban
+        if self.oper is not None:
+            answer = self.oper.answer(event)
+            if answer is not None:
+                accepted, text = answer
+                (self.ui.notice if accepted else self.ui.warn)(text)
+                return
+        if isinstance(event, Numbered | Historic | HistoryMore | HistoryEnd):
+            taken = self.catchup.take(event)
+            for text in taken.notices:
+                self._quiet(text)
+            for line in taken.requests:
+                if self.client is not None:
+                    self.client.send(line)
+            if taken.live is None:
+                if taken.past is not None:
+                    self._show(taken.past)
+                return
+            event = taken.live
         match event:
-            case Numbered(id, room_event):
-                if not self.catchup.live(id):
-                    return  # shown already, from a replay
-                event = room_event
-            case Historic(id):
-                show, gap = self.catchup.history(id)
-                if gap is not None:
-                    self._quiet(gap)
-                if show:
-                    self._show(event)
-                return
-            case HistoryEnd(id):
-                for text in self.catchup.history_end(id):
-                    self._quiet(text)
-                return
+            case Room(name):
+                self.catchup.entered(name)
+                if self._just_welcomed:
+                    # WELCOME named the room already: only the prompt changes.
+                    self._just_welcomed = False
+                    if self.room.track(event):
+                        self.ui.state_changed(self.me, True)
+                    return
             case Info(text) if text == SHUTTING_DOWN:
                 self.catchup.server_stopping()
         match event:
@@ -224,9 +165,12 @@ class Session:
                 self._nick_rejected(text or code)
                 return
             case Error(code, text):
-                self._fatal = self._fatal or code in FATAL_ERRORS
+                if code in (Code.KICKED, Code.BANNED):
+                    self._put_out = code
+                else:
+                    self._fatal = self._fatal or code in FATAL_ERRORS
                 self._closing_error = self._closing_error or code in CLOSING_ERRORS
-                self.ui.warn(text or code)
+                self.ui.warn(error_text(code, text))
                 return
             case Welcome(nick, _):
                 back = self.joined_once
@@ -236,10 +180,12 @@ class Session:
                     self.ui.notice(f"reconnected: you are back in the room as {nick}")
                 self.ui.state_changed(nick, True)
                 self.catchup.welcomed()
+                self._just_welcomed = True
             case Renamed(old, new) if old == self.me:
                 self.me = self.nick = new
                 self.ui.state_changed(new, True)
-        self._track(event)
+        if self.room.track(event) and self.joined:
+            self.ui.state_changed(self.me, True)
         self._show(event)
         if isinstance(event, Welcome):
             self._flush()
@@ -254,7 +200,9 @@ class Session:
         was_joined = self.joined
         self.client = None
         self.me = None
-        self.members.clear()
+        self.room.disconnected()
+        if self.oper is not None:
+            self.oper.disconnected()
         self._stop_timer(self._nick_timer)
         self._nick_timer = None
         if self.finished:
@@ -268,6 +216,11 @@ class Session:
             self.finish(0)
             return
         why = describe(reason)
+        if self._put_out is not None:
+            what = "kicked" if self._put_out == Code.KICKED else "banned"
+            self.ui.warn(f"you were {what} from the server: not reconnecting")
+            self.finish(1)
+            return
         if self._fatal or not (was_joined or self.joined_once):
             if not self._closing_error:
                 # A TLS failure always comes before joining: no need to say so.
@@ -382,7 +335,11 @@ class Session:
         if self.client is not None and not self._options_sent:
             # Once per connection: the server keeps them through rejections.
             self._options_sent = True
-            for line in self.catchup.join_lines():
+            lines = self.catchup.join_lines()
+            login = self.oper.line() if self.oper is not None else None
+            if login is not None:
+                lines.insert(1, login)
+            for line in lines:
                 self.client.send(line)
         if self.nick is not None and self.client is not None:
             self.client.send(self.nick)
@@ -408,18 +365,6 @@ class Session:
     def _quiet(self, text: str) -> None:
         """A quiet line among the conversation's (a divider, a gap)."""
         self.ui.show(notice(text, self.now()))
-
-    def _track(self, event: Event) -> None:
-        match event:
-            case Users(nicks):
-                self.members = set(nicks)
-            case Joined(nick):
-                self.members.add(nick)
-            case Left(nick, _):
-                self.members.discard(nick)
-            case Renamed(old, new):
-                self.members.discard(old)
-                self.members.add(new)
 
     def _flush(self) -> None:
         if self.finished:

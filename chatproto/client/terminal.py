@@ -23,6 +23,30 @@ from .render import Line, Span, ansi, nick_key, notice, problem
 from .session import Session
 
 NICK_PROMPT = "Choose a nickname: "
+# The server's commands (docs/protocol.rst, "Commands", "Moderation"), for Tab.
+COMMANDS = (
+    "/announce",
+    "/ban",
+    "/bans",
+    "/help",
+    "/history",
+    "/ids",
+    "/join",
+    "/kick",
+    "/me",
+    "/msg",
+    "/mute",
+    "/nick",
+    "/oper",
+    "/quit",
+    "/rooms",
+    "/since",
+    "/slow",
+    "/topic",
+    "/unban",
+    "/unmute",
+    "/who",
+)
 # Reset attributes, leave insert mode, go to the start of the row and clear it.
 RESTORE = b"\x1b[0m\x1b[4l\r\x1b[K"
 
@@ -65,7 +89,8 @@ class TerminalUI:
     def state_changed(self, nick: str | None, online: bool) -> None:
         self.asking = False
         if online and nick:
-            self._prompt(f"{nick}> ", nick)
+            room = self.session.room.name if self.session is not None else None
+            self._prompt(f"{nick}> ", nick, room)
         else:
             self._prompt(f"({nick or '?'}, offline)> ")
 
@@ -96,10 +121,13 @@ class TerminalUI:
         self.session.quit()
 
     def complete(self, prefix: str) -> list[str]:
+        if prefix.startswith("/"):
+            return [c for c in COMMANDS if c.startswith(prefix.lower())]
         if self.session is None:
             return []
         key = nick_key(prefix)
-        return sorted(n for n in self.session.members if nick_key(n).startswith(key))
+        members = self.session.members
+        return sorted((n for n in members if nick_key(n).startswith(key)), key=nick_key)
 
     def show_choices(self, choices: list[str]) -> None:
         self.notice("  ".join(choices))
@@ -112,10 +140,18 @@ class TerminalUI:
 
     # -- inside ----------------------------------------------------------------
 
-    def _prompt(self, text: str, nick: str | None = None) -> None:
+    def _prompt(
+        self, text: str, nick: str | None = None, room: str | None = None
+    ) -> None:
+        """The prompt; in a room, ``[room] nick> ``, so the user sees where
+        a line goes."""
         styled = None
         if nick is not None:
-            styled = ansi((Span(nick, "nick", nick), Span("> ")), self.colour)
+            spans = (Span(nick, "nick", nick), Span("> "))
+            if room is not None:
+                text = f"[{room}] {text}"
+                spans = (Span(f"[{room}] ", "time"), *spans)
+            styled = ansi(spans, self.colour)
         self.editor.set_prompt(text, styled.encode("utf-8") if styled else None)
 
 
@@ -152,6 +188,7 @@ def run(
             reconnect=config.reconnect,
             clock=reactor,
             where=app.where(config),
+            oper=app.oper_login(config),
         )
         ui.session = session
         app.start_logging(ui.warn)
