@@ -57,6 +57,11 @@ DEFAULT_TESTS = [
     "tests/test_limits.py",
     "tests/test_motd.py",
     "tests/test_web_member.py",
+    "tests/test_metrics.py",
+    "tests/test_store.py",
+    "tests/test_wire.py",
+    "tests/test_fuzz.py",
+    "tests/test_properties.py",
 ]
 FLIPS: dict[type[ast.cmpop], type[ast.cmpop]] = {
     ast.Lt: ast.LtE,
