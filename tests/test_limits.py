@@ -170,6 +170,15 @@ def test_connection_without_nickname_times_out() -> None:
     assert idle.closed
 
 
+def test_handshake_timeout_zero_means_none() -> None:
+    server = Server(handshake_timeout=0)
+    idle = server.connect()
+    idle.received()
+    server.clock.advance(86400)
+    assert not idle.closed
+    assert idle.received() == []
+
+
 def test_members_do_not_time_out() -> None:
     server = Server(handshake_timeout=60)
     alice = server.member("alice")

@@ -14,6 +14,7 @@ from helpers import Connection, Server
 from twisted.cred.error import UnauthorizedLogin
 from twisted.internet.defer import Deferred, fail, succeed
 
+from chatproto.moderation import until
 from chatproto.operators import Operators, format_line, hash_password
 
 PASSWORD = "correct horse battery"
@@ -450,3 +451,12 @@ def test_announce_reaches_every_room(server: Server) -> None:
     announcement = "ANNOUNCE teacher class ends in 5 minutes"
     assert maths.received() == [announcement]
     assert sir.received() == [announcement]
+
+
+def test_until_rounds_the_minutes_left_up() -> None:
+    now = 3600.0  # 01:00 UTC
+    assert until(None, now) == "until lifted"
+    assert until(now + 30, now) == "until 01:00 UTC (1 minute from now)"
+    assert until(now + 120, now) == "until 01:02 UTC (2 minutes from now)"
+    assert until(now + 121, now) == "until 01:02 UTC (3 minutes from now)"
+    assert until(now + 3660, now) == "until 02:01 UTC (61 minutes from now)"

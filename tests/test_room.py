@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from chatproto.events import Batch, Event
-from chatproto.room import Participant, Room
+from chatproto.room import HISTORY_PAGE_MAX, Participant, Room
 
 
 class Inbox:
@@ -159,3 +159,17 @@ def test_close_lets_everyone_go_without_leave_notices() -> None:
     alice.leave("too late")
     assert len(room) == 0
     assert bob_inbox.take() == []
+
+
+def test_show_history_asks_for_one_to_a_page_of_entries() -> None:
+    room = Room("lobby")
+    alice, _ = join(room, "alice")
+    for n in range(HISTORY_PAGE_MAX + 5):
+        alice.say(f"line {n}")
+    bob, bob_inbox = join(room, "bob")
+    # Out-of-range counts are clamped, not trusted: 0 is one entry, a huge
+    # count one page.
+    assert bob.show_history(0) == 1
+    assert bob.show_history(10_000) == HISTORY_PAGE_MAX
+    [(kind, *ids), *_] = bob_inbox.take()
+    assert (kind, len(ids)) == ("REPLAYED", 1)

@@ -340,6 +340,7 @@ def test_a_room_chosen_before_the_nickname_may_be_refused() -> None:
 
 
 def test_an_empty_room_made_on_the_fly_is_let_go_after_a_while() -> None:
+    assert EMPTY_ROOM_LINGER == 600  # "ten minutes": README, docs/protocol.rst
     metrics = RecordedMetrics()
     server = Server(rooms=("lobby", "art"), metrics=metrics)
     alice = member(server, "alice", "physics")
