@@ -300,7 +300,7 @@ def run(args: argparse.Namespace) -> int:
     )
     head = (
         f"{'server':9} {'flood':9} {'p50 ms':>8} {'p99 ms':>8} {'lost':>8} "
-        f"{'newcomers':>10} {'join ms':>8} {'cpu %':>6}"
+        f"{'newcomers':>10} {'join ms':>8} {'cpu %':>6} {'left':>5}"
     )
     print(head)
     print("-" * len(head))
@@ -314,7 +314,7 @@ def run(args: argparse.Namespace) -> int:
                 f"{name:9} {flood:9} {s['p50']:8.1f} {s['p99']:8.1f} "
                 f"{s['lost']:4.0f}/{s['sent']:<3.0f} "
                 f"{s['joined']:4.0f}/{s['newcomers']:<5.0f} {s['join_ms']:8.1f} "
-                f"{s['cpu']:6.0f}"
+                f"{s['cpu']:6.0f} {s['members_left']:5.0f}"
             )
     print("\nnewcomers that did not join, and why (all runs):")
     for (name, flood), rows in results.items():

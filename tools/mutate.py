@@ -259,22 +259,27 @@ class Sites(ast.NodeTransformer):
         return node
 
 
-def mutants_of(module: str) -> list[Mutant]:
-    tree = ast.parse((ROOT / module).read_text())
+def sites_of(source: str) -> list[tuple[str, int, str]]:
+    """Every single change the operators can make: (kind, line, what)."""
     sites = Sites()
-    sites.visit(tree)
-    return [
-        Mutant(module, i, kind, line, what)
-        for i, (kind, line, what) in enumerate(sites.found)
-    ]
+    sites.visit(ast.parse(source))
+    return sites.found
+
+
+def mutate(source: str, site: int) -> str:
+    """C{source} with the change at C{site} made, and no other."""
+    tree = Sites(target=site).visit(ast.parse(source))
+    ast.fix_missing_locations(tree)
+    return ast.unparse(tree)
+
+
+def mutants_of(module: str) -> list[Mutant]:
+    found = sites_of((ROOT / module).read_text())
+    return [Mutant(module, i, *site) for i, site in enumerate(found)]
 
 
 def mutated_source(mutant: Mutant) -> str:
-    tree = ast.parse((ROOT / mutant.module).read_text())
-    sites = Sites(target=mutant.site)
-    tree = sites.visit(tree)
-    ast.fix_missing_locations(tree)
-    return ast.unparse(tree)
+    return mutate((ROOT / mutant.module).read_text(), mutant.site)
 
 
 def scratch_copy() -> Path:
