@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 from helpers import Server
+from twisted.logger import capturedLogs, formatEvent
 
 from chatproto.limits import TokenBucket
 
@@ -249,6 +250,16 @@ def test_shutdown_tells_everyone_and_closes_without_leave_storm() -> None:
         assert connection.closed
     assert done.called
     assert not server.server.sessions
+
+
+def test_shutdown_logs_members_leaving_and_nobody_else() -> None:
+    server = Server()
+    server.member("alice")
+    server.connect().received()  # still choosing a nickname
+    with capturedLogs() as events:
+        server.server.shut_down()
+    left = [formatEvent(e) for e in events if " left: " in formatEvent(e)]
+    assert len(left) == 1 and "alice left: server shutting down" in left[0]
 
 
 def test_shutdown_aborts_connections_that_do_not_close() -> None:
