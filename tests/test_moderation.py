@@ -460,3 +460,14 @@ def test_until_rounds_the_minutes_left_up() -> None:
     assert until(now + 120, now) == "until 01:02 UTC (2 minutes from now)"
     assert until(now + 121, now) == "until 01:02 UTC (3 minutes from now)"
     assert until(now + 3660, now) == "until 02:01 UTC (61 minutes from now)"
+
+
+def test_one_minute_is_singular(server: Server) -> None:
+    sir, bob = teacher(server), server.member("bob")
+    sir.received()
+    sir.send(b"/mute bob 1\n/mute bob 2\n/mute bob\n")
+    assert sir.received() == [
+        "NOTICE teacher muted bob for 1 minute",
+        "NOTICE teacher muted bob for 2 minutes",
+        "NOTICE teacher muted bob",
+    ]
