@@ -401,6 +401,15 @@ def test_history_without_a_replay_starts_before_the_join() -> None:
     assert bob.received() == [f"HISTORY 2 {T0} MSG alice m1", "HISTORY-END 3"]
 
 
+def test_history_shows_twenty_entries_unless_told() -> None:
+    server = Server()
+    alice = server.member("alice")
+    alice.send(b"line\n" * 30)
+    bob = server.member("bob")
+    bob.send(b"/history\n")
+    assert len(bob.received()) == 20 + 1  # and HISTORY-END
+
+
 def test_history_is_capped() -> None:
     server = Server()
     alice = server.member("alice")

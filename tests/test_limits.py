@@ -206,6 +206,18 @@ def test_look_alike_nicknames_are_refused() -> None:
         assert connection.received()[0].startswith("ERROR nick-taken "), spoof
 
 
+def test_a_nickname_and_its_look_alikes_are_free_once_it_leaves() -> None:
+    server = Server()
+    alice = server.member("alice")
+    alice.send(b"/quit\n")
+    server.member("aIice")  # I for l: refused while alice was here
+    bob = server.member("bob")
+    bob.send(b"/nick bobby\n")  # and a rename lets go of the old name
+    carol = server.member("carol")
+    carol.send(b"/nick b0b\n")
+    assert carol.received() == ["RENAME carol b0b"]
+
+
 def test_renaming_to_a_look_alike_is_refused() -> None:
     server = Server()
     server.member("paypal")

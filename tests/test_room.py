@@ -196,3 +196,12 @@ def test_a_catch_up_of_exactly_a_page_says_there_is_no_more() -> None:
     assert alice_inbox.more == 0
     assert alice.catch_up(first - 1) == SINCE_PAGE
     assert alice_inbox.more == room.history.last_id - 1
+
+
+def test_everyone_is_handed_the_same_batch_of_a_turn() -> None:
+    room = Room("lobby")
+    alice, alice_inbox = join(room, "alice")
+    _, bob_inbox = join(room, "bob")
+    alice.say("hi")
+    # One batch object for all: its encoding is done once, not per member.
+    assert alice_inbox.batches[-1] is bob_inbox.batches[-1]
