@@ -206,10 +206,13 @@ def test_replayed_entries_cost_tokens() -> None:
     alice.received()
     alice.send(b"/since 0\n/since 0\n/since 0\n")
     lines = alice.received()
-    # Each page of 500 costs 10 tokens: the third waits.
+    # Each costs its line and a token per 50 entries, 1 + 10: the third
+    # waits until the bucket, at -2, is back to 1: 3 tokens at 5 a second.
     assert lines.count(f"HISTORY-MORE {SINCE_PAGE}") == 2
     assert errors(lines)[0].startswith("ERROR rate-limited ")
-    server.clock.advance(5)
+    server.clock.advance(0.59)
+    assert alice.received() == []
+    server.clock.advance(0.01)
     assert alice.received().count(f"HISTORY-MORE {SINCE_PAGE}") == 1
 
 

@@ -411,9 +411,16 @@ def test_slow_mode_refuses_a_line_too_early_and_queues_nothing(server: Server) -
     server.clock.advance(10)
     bob.send(b"fourth\n")
     assert carol.received() == ["MSG bob first", "MSG bob fourth"]
+    # Until the very end: half a second early is still too early.
+    bob.send(b"fifth\n")
+    server.clock.advance(29.5)
+    bob.send(b"sixth\n")
+    assert bob.received()[-1].startswith("ERROR slow-mode ")
+    sir.received()
     sir.send(b"/slow 0\n")
-    bob.send(b"fifth\nsixth\n")
-    assert carol.received()[-2:] == ["MSG bob fifth", "MSG bob sixth"]
+    assert sir.received() == ["NOTICE teacher turned slow mode off"]
+    bob.send(b"seventh\neighth\n")
+    assert carol.received()[-2:] == ["MSG bob seventh", "MSG bob eighth"]
 
 
 # Topic and announcements
@@ -463,7 +470,8 @@ def test_until_rounds_the_minutes_left_up() -> None:
 
 
 def test_one_minute_is_singular(server: Server) -> None:
-    sir, bob = teacher(server), server.member("bob")
+    sir = teacher(server)
+    server.member("bob")
     sir.received()
     sir.send(b"/mute bob 1\n/mute bob 2\n/mute bob\n")
     assert sir.received() == [
@@ -471,3 +479,22 @@ def test_one_minute_is_singular(server: Server) -> None:
         "NOTICE teacher muted bob for 2 minutes",
         "NOTICE teacher muted bob",
     ]
+
+
+def test_a_password_check_is_abandoned_with_its_connection(
+    operators_file: Path,
+) -> None:
+    checks: list[Deferred[str]] = []
+
+    class SlowChecker:
+        def requestAvatarId(self, credentials: Any) -> Deferred[str]:
+            checks.append(Deferred())
+            return checks[-1]
+
+    server = Server(operators=Operators(str(operators_file)), checker=SlowChecker())
+    sir = server.connect()
+    sir.send(f"/oper teacher {PASSWORD}\n".encode())
+    sir.transport.loseConnection()
+    [check] = checks
+    assert check.called  # cancelled: its thread's answer has nobody to go to
+    assert not server.server.sessions

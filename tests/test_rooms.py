@@ -360,6 +360,15 @@ def test_an_empty_room_made_on_the_fly_is_let_go_after_a_while() -> None:
     assert physics.history.last_id == int(server.clock.seconds() * 1000) + 1
 
 
+def test_shutdown_leaves_no_room_waiting_to_be_let_go() -> None:
+    server = Server()
+    alice = member(server, "alice", "physics")
+    alice.send(b"/join lobby\n")  # physics is empty: let go in ten minutes
+    assert server.clock.getDelayedCalls()
+    server.server.shut_down()
+    assert not server.clock.getDelayedCalls()
+
+
 def test_a_room_in_use_again_is_not_let_go() -> None:
     server = Server()
     alice = member(server, "alice", "physics")
