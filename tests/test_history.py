@@ -349,6 +349,15 @@ def test_since_needs_a_whole_number(argument: str) -> None:
     assert error.startswith("ERROR usage ")
 
 
+def test_since_takes_ids_of_up_to_nineteen_digits() -> None:
+    alice = Server().member("alice")
+    alice.send(b"/since " + b"9" * 19 + b"\n")
+    assert alice.received() == ["HISTORY-END 1"]
+    alice.send(b"/since " + b"9" * 20 + b"\n")
+    [error] = alice.received()
+    assert error.startswith("ERROR usage ")
+
+
 def test_a_bad_option_before_the_nickname_is_reported_and_not_a_nickname() -> None:
     connection = Server().connect()
     connection.received()
