@@ -6,6 +6,7 @@ domain and the line protocol through StringTransport and a fake clock.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from helpers import Connection, Server
@@ -17,8 +18,14 @@ from twisted.python.failure import Failure
 from chatproto.commands import HELP
 from chatproto.events import Batch, Event
 from chatproto.history import MemoryHistory
-from chatproto.room import HISTORY_PAGE_MAX, Participant, Room
-from chatproto.session import MAX_NICK_ATTEMPTS
+from chatproto.room import (
+    HISTORY_PAGE_DEFAULT,
+    HISTORY_PAGE_MAX,
+    SINCE_PAGE,
+    Participant,
+    Room,
+)
+from chatproto.session import ENTRIES_PER_TOKEN, MAX_NICK_ATTEMPTS
 
 HISTORY_LINE = re.compile(r"HISTORY (\d+) (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ) (.*)")
 T0 = "1970-01-01T00:00:00Z"
@@ -475,3 +482,11 @@ def test_help_lists_the_history_commands() -> None:
     text = "\n".join(HELP)
     for command in ("/history", "/since", "/ids"):
         assert command in text
+
+
+def test_the_protocol_document_gives_the_limits_the_code_has() -> None:
+    document = Path(__file__).parent.parent / "docs" / "protocol.rst"
+    text = " ".join(document.read_text().split())
+    assert f"(default {HISTORY_PAGE_DEFAULT}, from 1 to {HISTORY_PAGE_MAX})" in text
+    assert f"at most {SINCE_PAGE} at a time" in text
+    assert f"one more line for every {ENTRIES_PER_TOKEN} history entries" in text

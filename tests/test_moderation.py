@@ -417,6 +417,10 @@ def test_slow_mode_refuses_a_line_too_early_and_queues_nothing(server: Server) -
     bob.send(b"sixth\n")
     assert bob.received()[-1].startswith("ERROR slow-mode ")
     sir.received()
+    sir.send(b"/slow -1\n")
+    assert sir.received() == [
+        "ERROR usage usage: /slow <seconds>, n from 0 to 3600",
+    ]
     sir.send(b"/slow 0\n")
     assert sir.received() == ["NOTICE teacher turned slow mode off"]
     bob.send(b"seventh\neighth\n")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from OpenSSL import SSL
 from twisted.internet.defer import Deferred, succeed
 from twisted.internet.error import ConnectionDone, ConnectionLost
@@ -14,7 +15,7 @@ from twisted.internet.task import Clock
 from twisted.logger import capturedLogs, formatEvent
 from twisted.python.failure import Failure
 
-from chatproto.errors import Code
+from chatproto.errors import ChatError, Code
 from chatproto.history import History, MemoryHistory
 from chatproto.limits import Limits
 from chatproto.rooms import MemoryRoomStore, Rooms
@@ -290,3 +291,29 @@ def test_a_failed_tls_handshake_is_logged_with_its_reason() -> None:
         "disconnected before choosing a nickname: "
         "TLS handshake failed: wrong version number"
     )
+
+
+def test_parting_the_current_room_goes_on_in_another() -> None:
+    server, clock = make_server()
+    alice, _ = joined(server, "alice")
+    bob, bob_front = joined(server, "bob")
+    alice.enter("physics")
+    clock.advance(0)
+    alice.part("physics")
+    clock.advance(0)
+    assert alice.current is not None and alice.current.room.name == "lobby"
+    bob_front.lines()
+    alice.line_received("back")
+    clock.advance(0)
+    assert bob_front.lines() == ["MSG alice back"]
+
+
+def test_parting_a_room_one_is_not_in_is_an_error() -> None:
+    server, clock = make_server()
+    alice, _ = joined(server, "alice")
+    alice.enter("physics")
+    clock.advance(0)
+    with pytest.raises(ChatError) as raised:
+        alice.part("maths")
+    assert raised.value.code is Code.NO_SUCH_ROOM
+    assert sorted(alice.rooms) == ["lobby", "physics"]
