@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from twisted.internet.error import ConnectionLost
 from twisted.python.failure import Failure
 
-from chatproto.commands import HELP
+from chatproto.commands import HELP, MAX_MINUTES
 from chatproto.events import Batch, Event
 from chatproto.history import MemoryHistory
 from chatproto.room import (
@@ -25,6 +25,7 @@ from chatproto.room import (
     Participant,
     Room,
 )
+from chatproto.rooms import DEFAULT_MAX_ROOMS
 from chatproto.session import ENTRIES_PER_TOKEN, MAX_NICK_ATTEMPTS
 
 HISTORY_LINE = re.compile(r"HISTORY (\d+) (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ) (.*)")
@@ -490,3 +491,12 @@ def test_the_protocol_document_gives_the_limits_the_code_has() -> None:
     assert f"(default {HISTORY_PAGE_DEFAULT}, from 1 to {HISTORY_PAGE_MAX})" in text
     assert f"at most {SINCE_PAGE} at a time" in text
     assert f"one more line for every {ENTRIES_PER_TOKEN} history entries" in text
+
+
+def test_the_protocol_document_gives_the_other_limits_the_code_has() -> None:
+    document = Path(__file__).parent.parent / "docs" / "protocol.rst"
+    text = " ".join(document.read_text().split())
+    assert f"After {MAX_NICK_ATTEMPTS} rejected nicknames" in text
+    assert f"rooms at once (default {DEFAULT_MAX_ROOMS})" in text
+    assert f"Minutes: 1 to {MAX_MINUTES} (four weeks)" in text
+    assert MAX_MINUTES == 4 * 7 * 24 * 60

@@ -14,7 +14,8 @@ from helpers import Connection, Server
 from twisted.cred.error import UnauthorizedLogin
 from twisted.internet.defer import Deferred, fail, succeed
 
-from chatproto.moderation import until
+from chatproto.errors import ChatError
+from chatproto.moderation import Moderation, until
 from chatproto.operators import Operators, format_line, hash_password
 
 PASSWORD = "correct horse battery"
@@ -502,3 +503,18 @@ def test_a_password_check_is_abandoned_with_its_connection(
     [check] = checks
     assert check.called  # cancelled: its thread's answer has nobody to go to
     assert not server.server.sessions
+
+
+def test_slow_mode_forgets_who_left_and_starts_afresh_when_turned_on_again() -> None:
+    # What slow mode remembers is bounded by who is in the room now.
+    moderation = Moderation("lobby", now=lambda: 100.0)
+    moderation.set_slow(30)
+    moderation.check_speech("bob", exempt=False)
+    moderation.check_speech("carol", exempt=False)
+    with pytest.raises(ChatError):
+        moderation.check_speech("bob", exempt=False)
+    moderation.left("bob")
+    moderation.check_speech("bob", exempt=False)
+    moderation.set_slow(0)
+    moderation.set_slow(30)
+    moderation.check_speech("carol", exempt=False)

@@ -317,3 +317,12 @@ def test_parting_a_room_one_is_not_in_is_an_error() -> None:
         alice.part("maths")
     assert raised.value.code is Code.NO_SUCH_ROOM
     assert sorted(alice.rooms) == ["lobby", "physics"]
+
+
+def test_parting_ones_only_room_is_refused() -> None:
+    server, _ = make_server()
+    alice, _ = joined(server, "alice")
+    with pytest.raises(ChatError) as raised:
+        alice.part("lobby")
+    assert raised.value.code is Code.USAGE
+    assert sorted(alice.rooms) == ["lobby"]
