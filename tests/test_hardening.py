@@ -194,8 +194,13 @@ def test_a_join_replay_by_id_is_paged_too() -> None:
     alice = server.connect()
     alice.send(b"/since 0\nalice\n")
     lines = alice.received()
-    assert len([line for line in lines if line.startswith("HISTORY ")]) == SINCE_PAGE
-    assert [line.split()[0] for line in lines].count("HISTORY-MORE") == 1
+    history = [line for line in lines if line.startswith("HISTORY ")]
+    assert len(history) == SINCE_PAGE
+    # More from the last entry shown.
+    last = history[-1].split()[1]
+    assert [line for line in lines if line.startswith("HISTORY-MORE")] == [
+        f"HISTORY-MORE {last}"
+    ]
 
 
 def test_replayed_entries_cost_tokens() -> None:
@@ -206,10 +211,13 @@ def test_replayed_entries_cost_tokens() -> None:
     alice.received()
     alice.send(b"/since 0\n/since 0\n/since 0\n")
     lines = alice.received()
-    # Each page of 500 costs 10 tokens: the third waits.
+    # Each costs its line and a token per 50 entries, 1 + 10: the third
+    # waits until the bucket, at -2, is back to 1: 3 tokens at 5 a second.
     assert lines.count(f"HISTORY-MORE {SINCE_PAGE}") == 2
     assert errors(lines)[0].startswith("ERROR rate-limited ")
-    server.clock.advance(5)
+    server.clock.advance(0.59)
+    assert alice.received() == []
+    server.clock.advance(0.01)
     assert alice.received().count(f"HISTORY-MORE {SINCE_PAGE}") == 1
 
 

@@ -6,6 +6,7 @@ domain and the line protocol through StringTransport and a fake clock.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from helpers import Connection, Server
@@ -14,11 +15,18 @@ from hypothesis import strategies as st
 from twisted.internet.error import ConnectionLost
 from twisted.python.failure import Failure
 
-from chatproto.commands import HELP
+from chatproto.commands import HELP, MAX_MINUTES
 from chatproto.events import Batch, Event
 from chatproto.history import MemoryHistory
-from chatproto.room import HISTORY_PAGE_MAX, Participant, Room
-from chatproto.session import MAX_NICK_ATTEMPTS
+from chatproto.room import (
+    HISTORY_PAGE_DEFAULT,
+    HISTORY_PAGE_MAX,
+    SINCE_PAGE,
+    Participant,
+    Room,
+)
+from chatproto.rooms import DEFAULT_MAX_ROOMS
+from chatproto.session import ENTRIES_PER_TOKEN, MAX_NICK_ATTEMPTS
 
 HISTORY_LINE = re.compile(r"HISTORY (\d+) (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ) (.*)")
 T0 = "1970-01-01T00:00:00Z"
@@ -349,6 +357,15 @@ def test_since_needs_a_whole_number(argument: str) -> None:
     assert error.startswith("ERROR usage ")
 
 
+def test_since_takes_ids_of_up_to_nineteen_digits() -> None:
+    alice = Server().member("alice")
+    alice.send(b"/since " + b"9" * 19 + b"\n")
+    assert alice.received() == ["HISTORY-END 1"]
+    alice.send(b"/since " + b"9" * 20 + b"\n")
+    [error] = alice.received()
+    assert error.startswith("ERROR usage ")
+
+
 def test_a_bad_option_before_the_nickname_is_reported_and_not_a_nickname() -> None:
     connection = Server().connect()
     connection.received()
@@ -399,6 +416,15 @@ def test_history_without_a_replay_starts_before_the_join() -> None:
     bob = server.member("bob")
     bob.send(b"/history 1\n")
     assert bob.received() == [f"HISTORY 2 {T0} MSG alice m1", "HISTORY-END 3"]
+
+
+def test_history_shows_twenty_entries_unless_told() -> None:
+    server = Server()
+    alice = server.member("alice")
+    alice.send(b"line\n" * 30)
+    bob = server.member("bob")
+    bob.send(b"/history\n")
+    assert len(bob.received()) == 20 + 1  # and HISTORY-END
 
 
 def test_history_is_capped() -> None:
@@ -457,3 +483,20 @@ def test_help_lists_the_history_commands() -> None:
     text = "\n".join(HELP)
     for command in ("/history", "/since", "/ids"):
         assert command in text
+
+
+def test_the_protocol_document_gives_the_limits_the_code_has() -> None:
+    document = Path(__file__).parent.parent / "docs" / "protocol.rst"
+    text = " ".join(document.read_text().split())
+    assert f"(default {HISTORY_PAGE_DEFAULT}, from 1 to {HISTORY_PAGE_MAX})" in text
+    assert f"at most {SINCE_PAGE} at a time" in text
+    assert f"one more line for every {ENTRIES_PER_TOKEN} history entries" in text
+
+
+def test_the_protocol_document_gives_the_other_limits_the_code_has() -> None:
+    document = Path(__file__).parent.parent / "docs" / "protocol.rst"
+    text = " ".join(document.read_text().split())
+    assert f"After {MAX_NICK_ATTEMPTS} rejected nicknames" in text
+    assert f"rooms at once (default {DEFAULT_MAX_ROOMS})" in text
+    assert f"Minutes: 1 to {MAX_MINUTES} (four weeks)" in text
+    assert MAX_MINUTES == 4 * 7 * 24 * 60

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 from helpers import Server
+from twisted.logger import capturedLogs, formatEvent
 
 from chatproto.limits import TokenBucket
 
@@ -170,6 +171,15 @@ def test_connection_without_nickname_times_out() -> None:
     assert idle.closed
 
 
+def test_handshake_timeout_zero_means_none() -> None:
+    server = Server(handshake_timeout=0)
+    idle = server.connect()
+    idle.received()
+    server.clock.advance(86400)
+    assert not idle.closed
+    assert idle.received() == []
+
+
 def test_members_do_not_time_out() -> None:
     server = Server(handshake_timeout=60)
     alice = server.member("alice")
@@ -194,6 +204,18 @@ def test_look_alike_nicknames_are_refused() -> None:
         connection.received()
         connection.send(spoof.encode() + b"\n")
         assert connection.received()[0].startswith("ERROR nick-taken "), spoof
+
+
+def test_a_nickname_and_its_look_alikes_are_free_once_it_leaves() -> None:
+    server = Server()
+    alice = server.member("alice")
+    alice.send(b"/quit\n")
+    server.member("aIice")  # I for l: refused while alice was here
+    bob = server.member("bob")
+    bob.send(b"/nick bobby\n")  # and a rename lets go of the old name
+    carol = server.member("carol")
+    carol.send(b"/nick b0b\n")
+    assert carol.received() == ["RENAME carol b0b"]
 
 
 def test_renaming_to_a_look_alike_is_refused() -> None:
@@ -240,6 +262,16 @@ def test_shutdown_tells_everyone_and_closes_without_leave_storm() -> None:
         assert connection.closed
     assert done.called
     assert not server.server.sessions
+
+
+def test_shutdown_logs_members_leaving_and_nobody_else() -> None:
+    server = Server()
+    server.member("alice")
+    server.connect().received()  # still choosing a nickname
+    with capturedLogs() as events:
+        server.server.shut_down()
+    left = [formatEvent(e) for e in events if " left: " in formatEvent(e)]
+    assert len(left) == 1 and "alice left: server shutting down" in left[0]
 
 
 def test_shutdown_aborts_connections_that_do_not_close() -> None:

@@ -14,6 +14,8 @@ from helpers import Connection, Server
 from twisted.cred.error import UnauthorizedLogin
 from twisted.internet.defer import Deferred, fail, succeed
 
+from chatproto.errors import ChatError
+from chatproto.moderation import Moderation, until
 from chatproto.operators import Operators, format_line, hash_password
 
 PASSWORD = "correct horse battery"
@@ -410,9 +412,20 @@ def test_slow_mode_refuses_a_line_too_early_and_queues_nothing(server: Server) -
     server.clock.advance(10)
     bob.send(b"fourth\n")
     assert carol.received() == ["MSG bob first", "MSG bob fourth"]
+    # Until the very end: half a second early is still too early.
+    bob.send(b"fifth\n")
+    server.clock.advance(29.5)
+    bob.send(b"sixth\n")
+    assert bob.received()[-1].startswith("ERROR slow-mode ")
+    sir.received()
+    sir.send(b"/slow -1\n")
+    assert sir.received() == [
+        "ERROR usage usage: /slow <seconds>, n from 0 to 3600",
+    ]
     sir.send(b"/slow 0\n")
-    bob.send(b"fifth\nsixth\n")
-    assert carol.received()[-2:] == ["MSG bob fifth", "MSG bob sixth"]
+    assert sir.received() == ["NOTICE teacher turned slow mode off"]
+    bob.send(b"seventh\neighth\n")
+    assert carol.received()[-2:] == ["MSG bob seventh", "MSG bob eighth"]
 
 
 # Topic and announcements
@@ -450,3 +463,58 @@ def test_announce_reaches_every_room(server: Server) -> None:
     announcement = "ANNOUNCE teacher class ends in 5 minutes"
     assert maths.received() == [announcement]
     assert sir.received() == [announcement]
+
+
+def test_until_rounds_the_minutes_left_up() -> None:
+    now = 3600.0  # 01:00 UTC
+    assert until(None, now) == "until lifted"
+    assert until(now + 30, now) == "until 01:00 UTC (1 minute from now)"
+    assert until(now + 120, now) == "until 01:02 UTC (2 minutes from now)"
+    assert until(now + 121, now) == "until 01:02 UTC (3 minutes from now)"
+    assert until(now + 3660, now) == "until 02:01 UTC (61 minutes from now)"
+
+
+def test_one_minute_is_singular(server: Server) -> None:
+    sir = teacher(server)
+    server.member("bob")
+    sir.received()
+    sir.send(b"/mute bob 1\n/mute bob 2\n/mute bob\n")
+    assert sir.received() == [
+        "NOTICE teacher muted bob for 1 minute",
+        "NOTICE teacher muted bob for 2 minutes",
+        "NOTICE teacher muted bob",
+    ]
+
+
+def test_a_password_check_is_abandoned_with_its_connection(
+    operators_file: Path,
+) -> None:
+    checks: list[Deferred[str]] = []
+
+    class SlowChecker:
+        def requestAvatarId(self, credentials: Any) -> Deferred[str]:
+            checks.append(Deferred())
+            return checks[-1]
+
+    server = Server(operators=Operators(str(operators_file)), checker=SlowChecker())
+    sir = server.connect()
+    sir.send(f"/oper teacher {PASSWORD}\n".encode())
+    sir.transport.loseConnection()
+    [check] = checks
+    assert check.called  # cancelled: its thread's answer has nobody to go to
+    assert not server.server.sessions
+
+
+def test_slow_mode_forgets_who_left_and_starts_afresh_when_turned_on_again() -> None:
+    # What slow mode remembers is bounded by who is in the room now.
+    moderation = Moderation("lobby", now=lambda: 100.0)
+    moderation.set_slow(30)
+    moderation.check_speech("bob", exempt=False)
+    moderation.check_speech("carol", exempt=False)
+    with pytest.raises(ChatError):
+        moderation.check_speech("bob", exempt=False)
+    moderation.left("bob")
+    moderation.check_speech("bob", exempt=False)
+    moderation.set_slow(0)
+    moderation.set_slow(30)
+    moderation.check_speech("carol", exempt=False)

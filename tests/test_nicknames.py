@@ -1,7 +1,8 @@
 import pytest
 
-from chatproto.errors import ChatError
-from chatproto.nicknames import MAX_NICK_LENGTH, check_nick, nick_key
+from chatproto.errors import ChatError, Code
+from chatproto.names import Registry
+from chatproto.nicknames import MAX_NICK_LENGTH, NICKNAMES, check_nick, nick_key
 
 
 @pytest.mark.parametrize(
@@ -39,3 +40,16 @@ def test_keys_ignore_case_and_compatibility_forms() -> None:
     assert nick_key("Alice") == nick_key("ALICE") == nick_key("ａｌｉｃｅ")
     assert nick_key("zoë") == nick_key("zoe\u0308")
     assert nick_key("alice") != nick_key("alicia")
+
+
+def test_a_released_name_leaves_nothing_behind() -> None:
+    # Stale look-alike entries would be harmless to lookups (they check the
+    # holder) but would grow with every name ever used on a long-lived server.
+    registry: Registry[str] = Registry(NICKNAMES, Code.NICK_TAKEN)
+    registry.claim("alice", "one")
+    registry.claim("bob", "two")
+    registry.claim("B0b", "two", previous="bob")
+    registry.release("alice", "one")
+    registry.release("B0b", "two")
+    assert len(registry) == 0
+    assert registry._look_alikes == {}

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from chatproto.events import Batch, Event
-from chatproto.room import Participant, Room
+from chatproto.room import HISTORY_PAGE_MAX, SINCE_PAGE, Participant, Room
 
 
 class Inbox:
@@ -20,6 +20,7 @@ class Inbox:
         self.key = nick.casefold()
         self.events: list[Event] = []
         self.batches: list[Batch] = []
+        self.more = 0  # the last replay's: the id a catch-up goes on from
 
     def deliver(self, event: Event) -> None:
         self.events.append(event)
@@ -31,6 +32,7 @@ class Inbox:
 
     def replay(self, entries: Sequence[Event], last_id: int, more: int) -> None:
         self.events.append(Event("REPLAYED", *(str(e.id) for e in entries)))
+        self.more = more
 
     def take(self) -> list[tuple[str, ...]]:
         events, self.events = self.events, []
@@ -159,3 +161,47 @@ def test_close_lets_everyone_go_without_leave_notices() -> None:
     alice.leave("too late")
     assert len(room) == 0
     assert bob_inbox.take() == []
+
+
+def test_show_history_asks_for_one_to_a_page_of_entries() -> None:
+    room = Room("lobby")
+    alice, _ = join(room, "alice")
+    for n in range(HISTORY_PAGE_MAX + 5):
+        alice.say(f"line {n}")
+    bob, bob_inbox = join(room, "bob")
+    # Out-of-range counts are clamped, not trusted: 0 is one entry, a huge
+    # count one page.
+    assert bob.show_history(0) == 1
+    assert bob.show_history(10_000) == HISTORY_PAGE_MAX
+    [(kind, *ids), *_] = bob_inbox.take()
+    assert (kind, len(ids)) == ("REPLAYED", 1)
+
+
+def test_a_room_replays_nothing_on_join_unless_told_to() -> None:
+    room = Room("lobby")
+    alice, _ = join(room, "alice")
+    alice.say("hi")
+    bob_inbox = Inbox("bob")
+    room.join(bob_inbox)
+    assert [kind for kind, *_ in bob_inbox.take()] == ["ROOM", "JOIN", "USERS"]
+
+
+def test_a_catch_up_of_exactly_a_page_says_there_is_no_more() -> None:
+    room = Room("lobby")
+    alice, alice_inbox = join(room, "alice")
+    for n in range(SINCE_PAGE + 1):
+        alice.say(f"line {n}")
+    first = room.history.last_id - SINCE_PAGE
+    assert alice.catch_up(first) == SINCE_PAGE
+    assert alice_inbox.more == 0
+    assert alice.catch_up(first - 1) == SINCE_PAGE
+    assert alice_inbox.more == room.history.last_id - 1
+
+
+def test_everyone_is_handed_the_same_batch_of_a_turn() -> None:
+    room = Room("lobby")
+    alice, alice_inbox = join(room, "alice")
+    _, bob_inbox = join(room, "bob")
+    alice.say("hi")
+    # One batch object for all: its encoding is done once, not per member.
+    assert alice_inbox.batches[-1] is bob_inbox.batches[-1]

@@ -6,11 +6,15 @@ clock: joining, moving, isolation, names, limits, history per room.
 from __future__ import annotations
 
 import random
+from typing import Any
 
 import pytest
 from helpers import Connection, RecordedMetrics, Server
+from twisted.internet.task import Clock
 
-from chatproto.rooms import EMPTY_ROOM_LINGER
+from chatproto.errors import ChatError
+from chatproto.moderation import RoomSettings
+from chatproto.rooms import EMPTY_ROOM_LINGER, MemoryRoomStore, Rooms
 
 T0 = "1970-01-01T00:00:00Z"
 
@@ -340,6 +344,7 @@ def test_a_room_chosen_before_the_nickname_may_be_refused() -> None:
 
 
 def test_an_empty_room_made_on_the_fly_is_let_go_after_a_while() -> None:
+    assert EMPTY_ROOM_LINGER == 600  # "ten minutes": README, docs/protocol.rst
     metrics = RecordedMetrics()
     server = Server(rooms=("lobby", "art"), metrics=metrics)
     alice = member(server, "alice", "physics")
@@ -357,6 +362,53 @@ def test_an_empty_room_made_on_the_fly_is_let_go_after_a_while() -> None:
     assert physics is not None
     # Its JOIN is the first id after the time in milliseconds.
     assert physics.history.last_id == int(server.clock.seconds() * 1000) + 1
+
+
+def test_shutdown_leaves_no_room_waiting_to_be_let_go() -> None:
+    server = Server()
+    alice = member(server, "alice", "physics")
+    alice.send(b"/join lobby\n")  # physics is empty: let go in ten minutes
+    assert server.clock.getDelayedCalls()
+    server.server.shut_down()
+    assert not server.clock.getDelayedCalls()
+
+
+def test_a_named_room_is_never_let_go() -> None:
+    server = Server(rooms=("lobby", "art"))
+    alice = member(server, "alice", "art")
+    alice.send(b"/join lobby\n")
+    art = server.rooms.get("art")
+    server.clock.advance(EMPTY_ROOM_LINGER * 2)
+    assert server.rooms.get("art") is art
+
+
+def test_the_named_rooms_must_be_valid_room_names() -> None:
+    with pytest.raises(ChatError):
+        Server(rooms=("lobby", "no spaces"))
+
+
+def test_the_maker_of_a_new_room_is_saved_as_its_owner() -> None:
+    saved: list[tuple[str, str]] = []
+    stored: dict[str, RoomSettings] = {}
+
+    class Recording(MemoryRoomStore):
+        def open(self, key: str, name: str) -> Any:
+            opened = super().open(key, name)
+            return opened.addCallback(lambda made: (made[0], stored.get(key)))
+
+        def save(self, key: str, name: str, settings: RoomSettings) -> None:
+            saved.append((key, settings.owner))
+
+    clock = Clock()
+    rooms = Rooms(["lobby"], Recording(clock.seconds), clock)
+    rooms.open("physics", maker="alice")
+    assert saved == [("physics", "alice")]
+    # A room with stored settings keeps them: nothing to save on opening.
+    stored["maths"] = RoomSettings(owner="bob")
+    rooms.open("maths", maker="carol")
+    assert saved == [("physics", "alice")]
+    maths = rooms.get("maths")
+    assert maths is not None and maths.moderation.settings.owner == "bob"
 
 
 def test_a_room_in_use_again_is_not_let_go() -> None:

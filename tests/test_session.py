@@ -7,11 +7,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+from OpenSSL import SSL
 from twisted.internet.defer import Deferred, succeed
 from twisted.internet.error import ConnectionDone, ConnectionLost
 from twisted.internet.task import Clock
+from twisted.logger import capturedLogs, formatEvent
 from twisted.python.failure import Failure
 
+from chatproto.errors import ChatError, Code
 from chatproto.history import History, MemoryHistory
 from chatproto.limits import Limits
 from chatproto.rooms import MemoryRoomStore, Rooms
@@ -246,3 +250,79 @@ def test_connection_lost_before_the_nickname_is_quiet() -> None:
     assert session.state is State.GONE
     assert not clock.getDelayedCalls()
     assert server.sessions == {}
+
+
+def test_put_out_of_the_current_room_of_several_goes_on_in_another() -> None:
+    server, clock = make_server()
+    alice, alice_front = joined(server, "alice")
+    bob, bob_front = joined(server, "bob")
+    alice.enter("physics")
+    clock.advance(0)
+    assert alice.current is not None
+    alice.removed_from(alice.current.room, "kicked by teacher", Code.KICKED)
+    clock.advance(0)
+    assert alice.current is not None and alice.current.room.name == "lobby"
+    bob_front.lines()
+    alice.line_received("still here")
+    clock.advance(0)
+    assert bob_front.lines() == ["MSG alice still here"]
+
+
+def test_closing_twice_cuts_once() -> None:
+    server, clock = make_server()
+    session, front = connect(server)
+    cuts: list[bool] = []
+    front.abort = lambda: cuts.append(True)  # type: ignore[method-assign]
+    session.line_received("/quit")
+    session.shut_down()
+    clock.advance(CLOSE_GRACE)
+    assert cuts == [True]
+    assert not clock.getDelayedCalls()
+
+
+def test_a_failed_tls_handshake_is_logged_with_its_reason() -> None:
+    server, _ = make_server()
+    session, _ = connect(server)
+    reason = SSL.Error([("SSL routines", "", "wrong version number")])
+    with capturedLogs() as events:
+        session.connection_lost(Failure(reason))
+    [text] = [formatEvent(event) for event in events]
+    assert text.endswith(
+        "disconnected before choosing a nickname: "
+        "TLS handshake failed: wrong version number"
+    )
+
+
+def test_parting_the_current_room_goes_on_in_another() -> None:
+    server, clock = make_server()
+    alice, _ = joined(server, "alice")
+    bob, bob_front = joined(server, "bob")
+    alice.enter("physics")
+    clock.advance(0)
+    alice.part("physics")
+    clock.advance(0)
+    assert alice.current is not None and alice.current.room.name == "lobby"
+    bob_front.lines()
+    alice.line_received("back")
+    clock.advance(0)
+    assert bob_front.lines() == ["MSG alice back"]
+
+
+def test_parting_a_room_one_is_not_in_is_an_error() -> None:
+    server, clock = make_server()
+    alice, _ = joined(server, "alice")
+    alice.enter("physics")
+    clock.advance(0)
+    with pytest.raises(ChatError) as raised:
+        alice.part("maths")
+    assert raised.value.code is Code.NO_SUCH_ROOM
+    assert sorted(alice.rooms) == ["lobby", "physics"]
+
+
+def test_parting_ones_only_room_is_refused() -> None:
+    server, _ = make_server()
+    alice, _ = joined(server, "alice")
+    with pytest.raises(ChatError) as raised:
+        alice.part("lobby")
+    assert raised.value.code is Code.USAGE
+    assert sorted(alice.rooms) == ["lobby"]
