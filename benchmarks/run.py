@@ -70,6 +70,7 @@ class Scenario:
     name: str
     members: int
     senders: int = 10
+    rooms: int = 1  # member i is in room r<i % rooms> (1: the default room)
     duration: float = 0.0  # send phase, seconds; 0: join only
     rate: float = 0.0  # total messages/s; 0: flat out with a window
     window: int = 0  # per sender, messages not yet delivered to every member;
@@ -114,6 +115,15 @@ def scenarios(quick: bool) -> list[Scenario]:
             duration=flat + 1,
             peers=True,
             about="1,000 members, 10 senders",
+        ),
+        Scenario(
+            "rooms-100x10",
+            1000,
+            senders=1000,
+            rooms=100,
+            duration=flat + 1,
+            server_args=["--max-rooms", "200"],
+            about="100 rooms of 10 members, every member talking (issue 10)",
         ),
         Scenario(
             "latency-light",
@@ -324,7 +334,7 @@ def targets_for(sc: Scenario, targets: list[Target]) -> list[Target]:
         return [t for t in targets if t.proto == "chat" or sc.peers]
     out = []
     for target in targets:
-        if target.extra_ok:
+        if target.extra_ok and target.name == "chatproto":
             out.append(Target(target.name, target.cmd, False))
             out.append(Target(sc.variant, target.cmd, True))
     return out
@@ -395,6 +405,8 @@ def measure(
             "--stall",
             str(sc.stall),
         ]
+        if sc.rooms > 1:
+            args += ["--rooms", str(sc.rooms)]
         t_start = time.monotonic()
         gen = subprocess.Popen(
             args,
@@ -841,6 +853,15 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="same as leaving baseline out of --peers",
     )
+    ap.add_argument(
+        "--also",
+        action="append",
+        default=[],
+        metavar="NAME=CMD",
+        help="another chatproto server (a command like --server-cmd's), in the "
+        "same run under the row NAME: an A/B of a change or a lever "
+        "(benchmarks/ablate.py); repeatable",
+    )
     ap.add_argument("--no-server", action="store_true", help="peers only")
     ap.add_argument("--no-pin", action="store_true", help="do not pin to cores")
     ap.add_argument("--list", action="store_true", help="list scenarios and exit")
@@ -884,6 +905,11 @@ def main(argv: list[str] | None = None) -> int:
         chatproto = chatproto_target(args.server_cmd, args.server_args)
         if chatproto:
             targets_list.append(chatproto)
+    for also in args.also:
+        name, sep, cmd = also.partition("=")
+        if not sep or not name or not cmd or name in ("chatproto", *ALL_PEERS):
+            ap.error(f"--also {also!r}: NAME=CMD, NAME not chatproto or a peer")
+        targets_list.append(Target(name, shlex.split(cmd), True))
     irc_wanted = [n for n in wanted if n in PEERS]
     absent: dict[str, str] = {}
     if any(sc.peers for sc in chosen) and irc_wanted:
