@@ -6,7 +6,8 @@
 
 Each run starts a fresh chatproto server (twistd, --rate 0) with both a TCP
 port and --web, pinned to the last core, and runs the load generator
-(benchmarks/loadgen.c in its --ws mode, compiled here) on the first core, against the TCP port or the WebSocket, alternating.
+(benchmarks/loadgen.c in its --ws mode, compiled here) on the first core,
+against the TCP port or the WebSocket, alternating.
 Every member checks every message (nothing lost, doubled or reordered);
 a run that fails is shown as such, never as a number. The table shows
 medians. See docs/performance.rst, "WebSocket members".
