@@ -36,6 +36,8 @@ class DirectWrites:
     its buffer fills, as before: only what the kernel refused reaches it.
     """
 
+    __slots__ = ("transport", "_socket")  # one per connection
+
     def __init__(self, transport: tcp.Connection, sock: _Socket) -> None:
         self.transport = transport
         self._socket = sock
