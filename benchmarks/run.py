@@ -329,7 +329,10 @@ class Target:
 
 def targets_for(sc: Scenario, targets: list[Target]) -> list[Target]:
     """The servers a scenario runs: the IRC peers only if it says so; for a
-    variant scenario, chatproto without its server_args and with them."""
+    variant scenario, chatproto without its server_args and with them; for
+    several rooms, chatproto (and --also) only."""
+    if sc.rooms > 1:  # /join before the nickname: chatproto's servers only
+        return [t for t in targets if t.extra_ok]
     if not sc.variant:
         return [t for t in targets if t.proto == "chat" or sc.peers]
     out = []
@@ -594,7 +597,8 @@ def peer_lines(summ: dict[tuple[str, str], Summary], servers: list[str]) -> list
 
 
 def kind(name: str) -> str:
-    return name.split("-")[0]
+    head = name.split("-")[0]
+    return "fanout" if head == "rooms" else head  # rooms-*: fan-out, per room
 
 
 def summary_row(s: Summary, base: Summary | None) -> list[str]:
