@@ -4,7 +4,7 @@
 The peers: a naive Twisted baseline, and the C IRC servers ngircd and InspIRCd
 (installed with apt-get when missing), measured in the same run.
 
-    python benchmarks/run.py                 # full suite (~13 min)
+    python benchmarks/run.py                 # full suite (~15 min)
     python benchmarks/run.py --quick         # ~2.5 min, smaller, one repeat
     python benchmarks/run.py --only fanout-100 --repeat 5
     python benchmarks/run.py --peers ngircd  # chatproto and ngircd only
