@@ -12,6 +12,15 @@
  *   irc     RFC 1459/2812 client: NICK/USER, wait for 001, JOIN #bench, wait
  *           for 366 (end of NAMES), PRIVMSG #bench :<text>; PING is answered
  *           with PONG. IRC servers do not echo a message to its sender.
+ * --ws (chat): --port is chatproto's --web port; each member upgrades
+ *           GET /ws to a WebSocket (no Origin: not a browser), sends each line
+ *           as one masked text frame (a zero mask key: legal, and free), and
+ *           reads the server's frames, whose payloads, concatenated, are the
+ *           line protocol's byte stream. Everything else is as over TCP, so
+ *           one binary measures both front ends (benchmarks/ws_bench.py).
+ * --rooms R (chat): member i joins room "r<i % R>" (with /join before its
+ * nickname) instead of the default room; each room's members hear only its
+ * own senders, and a message that crosses rooms is a failure (CORRUPT).
  * So that every server is measured alike, a delivery is a message received by
  * a member other than its sender: chatproto's echo is read and checked (it
  * must arrive, in order) but is neither a delivery nor a latency sample.
@@ -63,7 +72,7 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { ST_FREE, ST_CONNECTING, ST_WAIT_NICK, ST_WAIT_WELCOME, ST_WAIT_USERS,
+enum { ST_FREE, ST_CONNECTING, ST_WS_UPGRADE, ST_WAIT_NICK, ST_WAIT_WELCOME, ST_WAIT_USERS,
        ST_READY, ST_DEAD };
 enum { PH_JOIN, PH_SETTLE, PH_SEND, PH_DRAIN, PH_DONE };
 enum { PROTO_CHAT, PROTO_IRC };
@@ -83,6 +92,11 @@ typedef struct {
     uint32_t out_len, out_cap;
     int64_t t_start;
     uint64_t msgs;
+    /* --ws: the upgrade's answer so far, and the frame being read */
+    char http[512];
+    uint16_t http_len;
+    uint8_t hdr[14], hdr_len, op;
+    uint64_t ws_left;
 } conn_t;
 
 typedef struct {
@@ -93,7 +107,8 @@ typedef struct {
 
 /* ---- options ---- */
 static int o_port, o_members = 100, o_senders = 10, o_conc = 200, o_window = 16;
-static int o_size = 48, o_interactive, o_proto = PROTO_CHAT;
+static int o_size = 48, o_interactive, o_proto = PROTO_CHAT, o_rooms = 1;
+static int o_ws;
 static double o_duration, o_rate, o_timeout = 120, o_stall = 30;
 static uint64_t o_messages = UINT64_MAX;
 
@@ -105,6 +120,8 @@ static int epfd, tfd = -1, phase = PH_JOIN;
 static int next_conn, in_flight, joined, connect_fail, hs_fail, disconnects;
 static uint64_t total_joins, leaves, errors_rx, foreign, gaps, backs;
 static uint64_t delivered, echoes, pings, sent_total, bytes_rx;
+static uint64_t expected_deliv;   /* sum over messages sent of their audience */
+static int *room_size;            /* members per room (--rooms) */
 static int64_t t0, t_last_join, t_settled, t_send0, t_send_end, t_last_deliv;
 static int64_t t_drain0;          /* the senders stopped */
 static uint64_t delivered_send;   /* deliveries before that */
@@ -172,6 +189,10 @@ static void die(const char *msg) {
     perror(msg);
     exit(2);
 }
+
+/* The room of member i, and how many others hear what it says. */
+static int room_of(int i) { return i % o_rooms; }
+static uint32_t audience(int s) { return (uint32_t)room_size[room_of(s)] - 1; }
 
 static void ep_mod(int idx, uint32_t events, int op) {
     struct epoll_event ev = {.events = events, .data.u32 = (uint32_t)idx};
@@ -271,8 +292,106 @@ static void on_connected(int i) {
         int n = snprintf(reg, sizeof reg, "NICK m%d\r\nUSER m%d 0 * :m%d\r\n", i, i, i);
         c->state = ST_WAIT_WELCOME;
         conn_write(i, reg, (size_t)n);
+    } else if (o_ws) {
+        char req[256];
+        int n = snprintf(req, sizeof req,
+                         "GET /ws HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+                         "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                         "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                         "Sec-WebSocket-Version: 13\r\n\r\n", o_port);
+        c->state = ST_WS_UPGRADE;
+        conn_write(i, req, (size_t)n);
     } else {
         c->state = ST_WAIT_NICK;
+    }
+}
+
+/* --ws: one client frame around a line (masked, with a zero key). */
+static size_t ws_frame(char *out, const char *line, size_t len) {
+    size_t h = 0;
+    out[h++] = (char)0x81;
+    if (len < 126) {
+        out[h++] = (char)(0x80 | len);
+    } else {
+        out[h++] = (char)(0x80 | 126);
+        out[h++] = (char)(len >> 8);
+        out[h++] = (char)(len & 0xff);
+    }
+    memset(out + h, 0, 4);
+    h += 4;
+    memmove(out + h, line, len);
+    return h + len;
+}
+
+/* --ws: the payload bytes in `in`, appended to `out`; -1 if the server
+ * closed or refused.  Handles the upgrade's answer first. */
+static long ws_deframe(int i, const char *in, size_t n, char *out) {
+    conn_t *c = &conns[i];
+    size_t p = 0, o = 0;
+    if (c->state == ST_WS_UPGRADE) {
+        while (p < n && c->http_len < sizeof c->http - 1) {
+            c->http[c->http_len++] = in[p++];
+            c->http[c->http_len] = 0;
+            if (c->http_len >= 4 && !memcmp(c->http + c->http_len - 4, "\r\n\r\n", 4)) break;
+        }
+        if (c->http_len < 4 || memcmp(c->http + c->http_len - 4, "\r\n\r\n", 4)) {
+            if (c->http_len >= sizeof c->http - 1) return -1;
+            return 0;
+        }
+        if (strncmp(c->http, "HTTP/1.1 101", 12) != 0) return -1;
+        c->state = ST_WAIT_NICK;
+    }
+    while (p < n) {
+        if (c->ws_left == 0) {
+            size_t need = 2;
+            while (p < n) {
+                if (c->hdr_len >= 2) {
+                    uint8_t l = c->hdr[1] & 0x7f;
+                    need = 2 + (l == 126 ? 2 : l == 127 ? 8 : 0) + ((c->hdr[1] & 0x80) ? 4 : 0);
+                }
+                if (c->hdr_len >= need) break;
+                c->hdr[c->hdr_len++] = (uint8_t)in[p++];
+            }
+            if (c->hdr_len >= 2) {
+                uint8_t l = c->hdr[1] & 0x7f;
+                need = 2 + (l == 126 ? 2 : l == 127 ? 8 : 0) + ((c->hdr[1] & 0x80) ? 4 : 0);
+            }
+            if (c->hdr_len < need) break;
+            uint64_t len = c->hdr[1] & 0x7f;
+            if (len == 126) len = ((uint64_t)c->hdr[2] << 8) | c->hdr[3];
+            else if (len == 127) {
+                len = 0;
+                for (int k = 2; k < 10; k++) len = (len << 8) | c->hdr[k];
+            }
+            c->op = c->hdr[0] & 0x0f;
+            c->hdr_len = 0;
+            if (c->op == 8) return -1;
+            c->ws_left = len;
+            continue;
+        }
+        size_t take = n - p < c->ws_left ? n - p : (size_t)c->ws_left;
+        if (c->op <= 2) {  /* continuation, text, binary: the stream */
+            memcpy(out + o, in + p, take);
+            o += take;
+        }
+        p += take;
+        c->ws_left -= take;
+    }
+    return (long)o;
+}
+
+/* Send member i the lines in [data, data + len), each ending in \n: as they
+ * are, or with --ws as one frame each (without the \n). */
+static void send_lines(int i, const char *data, size_t len) {
+    if (!o_ws) {
+        conn_write(i, data, len);
+        return;
+    }
+    char frame[200];
+    const char *e = data + len, *nl;
+    while (data < e && (nl = memchr(data, '\n', (size_t)(e - data))) != NULL) {
+        conn_write(i, frame, ws_frame(frame, data, (size_t)(nl - data)));
+        data = nl + 1;
     }
 }
 
@@ -294,9 +413,18 @@ static void send_batch(int s, uint64_t count, int64_t ts) {
         memset(buf + off, 'x', (size_t)pad);
         off += (size_t)pad;
         if (o_proto == PROTO_IRC) buf[off++] = '\r';
-        buf[off++] = '\n';
+        if (o_ws) {
+            /* the line, which starts at off - n - pad, as one frame */
+            size_t len = (size_t)(n + pad), start = off - len;
+            char line[160];
+            memcpy(line, buf + start, len);
+            off = start + ws_frame(buf + start, line, len);
+        } else {
+            buf[off++] = '\n';
+        }
         sd->sent++;
         sent_total++;
+        expected_deliv += audience(s);
         if (off > sizeof buf - 200) {
             conn_write(s, buf, off);
             off = 0;
@@ -335,6 +463,14 @@ static void on_msg(int m, const char *n, const char *ne, const char *p, const ch
                      m, (int)(ne - n > 40 ? 40 : ne - n), n);
         return;
     }
+    if (room_of(s) != room_of(m)) {
+        foreign++;
+        if (!first_fail[0])
+            snprintf(first_fail, sizeof first_fail,
+                     "member m%d in room r%d got a message from m%d in room r%d", m,
+                     room_of(m), s, room_of(s));
+        return;
+    }
     int echo = s == m;
     if (echo && o_proto == PROTO_IRC) {
         foreign++;
@@ -368,7 +504,7 @@ static void on_msg(int m, const char *n, const char *ne, const char *p, const ch
     if (lat > lat_max) lat_max = lat;
     if (o_rate == 0) {
         sender_t *sd = &senders[s];
-        uint32_t others = (uint32_t)joined - 1;
+        uint32_t others = audience(s);
         if (seq >= sd->acked && seq < sd->sent) {
             uint32_t *slot = &sd->ring[seq % (uint64_t)o_window];
             if (++*slot >= others && seq == sd->acked) {
@@ -418,10 +554,11 @@ static void on_chat_line(int i, const char *s, size_t len, int64_t now) {
     } else if (len >= 5 && memcmp(s, "ERROR", 5) == 0) {
         got_error(i, "an ERROR line");
     } else if (c->state == ST_WAIT_NICK && len == 4 && memcmp(s, "NICK", 4) == 0) {
-        char nick[32];
-        int n = snprintf(nick, sizeof nick, "m%d\n", i);
+        char nick[64];
+        int n = o_rooms > 1 ? snprintf(nick, sizeof nick, "/join r%d\nm%d\n", room_of(i), i)
+                            : snprintf(nick, sizeof nick, "m%d\n", i);
         c->state = ST_WAIT_WELCOME;
-        conn_write(i, nick, (size_t)n);
+        send_lines(i, nick, (size_t)n);
     } else if (c->state == ST_WAIT_WELCOME && len > 8 && memcmp(s, "WELCOME ", 8) == 0) {
         c->state = ST_WAIT_USERS;
     } else if (c->state == ST_WAIT_USERS && len >= 5 && memcmp(s, "USERS", 5) == 0) {
@@ -497,12 +634,25 @@ static void on_readable(int i) {
         if (!scratch) die("realloc");
     }
     if (cl) memcpy(scratch, c->carry, cl);
-    ssize_t n = recv(c->fd, scratch + cl, CHUNK, 0);
+    static char raw[CHUNK];
+    ssize_t n = recv(c->fd, o_ws ? raw : scratch + cl, CHUNK, 0);
     if (n <= 0) {
         if (n < 0 && errno == EAGAIN) return;
         fail("server closed the connection of member m%s%ld", "", i);
         kill_conn(i, 1);
         return;
+    }
+    if (o_ws) {
+        bytes_rx += (uint64_t)n;
+        long got = ws_deframe(i, raw, (size_t)n, scratch + cl);
+        if (got < 0) {
+            fail("server closed or refused the WebSocket of member m%s%ld", "", i);
+            if (c->state < ST_READY) hs_fail++;
+            kill_conn(i, 1);
+            return;
+        }
+        n = got;
+        bytes_rx -= (uint64_t)n;  /* counted as received bytes, once */
     }
     int64_t now = now_ns();
     last_progress = now;
@@ -553,7 +703,6 @@ static void print_json(const char *tag, const char *status, double gen_cpu_join,
     double rate_s = t_drain0 > t_send0 && t_send0 ? (t_drain0 - t_send0) / 1e9 : 0;
     double rate = rate_s > 0 ? delivered_send / rate_s : send_s > 0 ? delivered / send_s : 0;
     double drain_s = t_drain0 && t_last_deliv > t_drain0 ? (t_last_deliv - t_drain0) / 1e9 : 0;
-    uint64_t others = joined > 0 ? (uint64_t)joined - 1 : 0;
     printf("%s {\"status\": \"%s\", \"detail\": \"%s\", \"proto\": \"%s\", "
            "\"members\": %d, "
            "\"joined\": %d, \"connect_failures\": %d, \"handshake_failures\": %d, "
@@ -572,7 +721,7 @@ static void print_json(const char *tag, const char *status, double gen_cpu_join,
            t_last_join > t0 ? (t_last_join - t0) / 1e9 : 0,
            t_settled > t0 ? (t_settled - t0) / 1e9 : 0, hist_q(hist_hs, 0.5) / 1e3,
            hist_q(hist_hs, 0.99) / 1e3, hs_max / 1e6, (unsigned long long)sent_total,
-           (unsigned long long)delivered, (unsigned long long)(sent_total * others), send_s,
+           (unsigned long long)delivered, (unsigned long long)expected_deliv, send_s,
            drain_s, rate, hist_q(hist_lat, 0.5),
            hist_q(hist_lat, 0.99), hist_q(hist_lat, 0.999), lat_max / 1e3,
            delivered ? lat_sum / delivered / 1e3 : 0, (unsigned long long)gaps,
@@ -595,7 +744,8 @@ static void usage(void) {
             "usage: loadgen --port P [--proto chat|irc] [--members N] [--senders S]\n"
             "  [--concurrency C] [--duration SEC] [--messages PER_SENDER]\n"
             "  [--window W | --rate MSG_PER_S]\n"
-            "  [--size TEXT_BYTES] [--timeout SEC] [--stall SEC] [--interactive]\n");
+            "  [--size TEXT_BYTES] [--timeout SEC] [--stall SEC] [--interactive]\n"
+            "  [--rooms R] [--ws] (chat only)\n");
     exit(2);
 }
 
@@ -603,6 +753,7 @@ int main(int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--interactive")) { o_interactive = 1; continue; }
+        if (!strcmp(a, "--ws")) { o_ws = 1; continue; }
         if (i + 1 >= argc) usage();
         const char *v = argv[++i];
         if (!strcmp(a, "--port")) o_port = atoi(v);
@@ -615,6 +766,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--rate")) o_rate = atof(v);
         else if (!strcmp(a, "--timeout")) o_timeout = atof(v);
         else if (!strcmp(a, "--stall")) o_stall = atof(v);
+        else if (!strcmp(a, "--rooms")) o_rooms = atoi(v);
         else if (!strcmp(a, "--messages")) o_messages = strtoull(v, NULL, 10);
         else if (!strcmp(a, "--proto") && !strcmp(v, "chat")) o_proto = PROTO_CHAT;
         else if (!strcmp(a, "--proto") && !strcmp(v, "irc")) o_proto = PROTO_IRC;
@@ -623,6 +775,7 @@ int main(int argc, char **argv) {
     /* senders need another member to deliver to */
     if (o_port <= 0 || o_members <= 0 || o_senders < 0 || o_senders > o_members ||
         (o_senders > 0 && o_members < 2) ||
+        o_rooms < 1 || o_rooms > o_members || ((o_rooms > 1 || o_ws) && o_proto != PROTO_CHAT) ||
         o_conc <= 0 || o_window <= 0 || o_window > MAXWIN || o_size < 1 || o_size > 100)
         usage();
     struct rlimit rl;
@@ -637,7 +790,9 @@ int main(int argc, char **argv) {
     conns = calloc((size_t)o_members, sizeof *conns);
     senders = calloc((size_t)o_senders + 1, sizeof *senders);
     expect = calloc((size_t)o_members * (size_t)o_senders + 1, sizeof *expect);
-    if (!conns || !senders || !expect) die("calloc");
+    room_size = calloc((size_t)o_rooms, sizeof *room_size);
+    if (!conns || !senders || !expect || !room_size) die("calloc");
+    for (int m = 0; m < o_members; m++) room_size[room_of(m)]++;
     for (int s = 0; s < o_senders; s++) {
         senders[s].ring = calloc((size_t)o_window, sizeof(uint32_t));
         if (!senders[s].ring) die("calloc");
@@ -672,8 +827,10 @@ int main(int argc, char **argv) {
             }
         }
         if (phase == PH_SETTLE) {
-            uint64_t n = (uint64_t)o_members;
-            if (total_joins >= n * (n + 1) / 2) {
+            uint64_t want = 0;  /* each member sees its own JOIN and the later ones */
+            for (int r = 0; r < o_rooms; r++)
+                want += (uint64_t)room_size[r] * (uint64_t)(room_size[r] + 1) / 2;
+            if (total_joins >= want) {
                 t_settled = now_ns();
                 if (o_interactive) {
                     print_json("SETTLED", "OK", cpu_s() - cpu_start, 0);
@@ -709,7 +866,7 @@ int main(int argc, char **argv) {
                 delivered_send = delivered;
             }
         }
-        if (phase == PH_DRAIN && delivered >= sent_total * ((uint64_t)joined - 1) &&
+        if (phase == PH_DRAIN && delivered >= expected_deliv &&
             (o_proto == PROTO_IRC || echoes >= sent_total)) {
             phase = PH_DONE;
             break;
@@ -752,7 +909,7 @@ int main(int argc, char **argv) {
         for (int m = 0; m < o_members; m++) {
             if (conns[m].state != ST_READY) continue;
             for (int s = 0; s < o_senders; s++)
-                if ((s != m || o_proto == PROTO_CHAT) &&
+                if ((s != m || o_proto == PROTO_CHAT) && room_of(s) == room_of(m) &&
                     expect[(size_t)m * (size_t)o_senders + s] != senders[s].sent) {
                     short_members++;
                     break;

@@ -4,7 +4,7 @@
 The peers: a naive Twisted baseline, and the C IRC servers ngircd and InspIRCd
 (installed with apt-get when missing), measured in the same run.
 
-    python benchmarks/run.py                 # full suite (~13 min)
+    python benchmarks/run.py                 # full suite (~15 min)
     python benchmarks/run.py --quick         # ~2.5 min, smaller, one repeat
     python benchmarks/run.py --only fanout-100 --repeat 5
     python benchmarks/run.py --peers ngircd  # chatproto and ngircd only
@@ -70,6 +70,7 @@ class Scenario:
     name: str
     members: int
     senders: int = 10
+    rooms: int = 1  # member i is in room r<i % rooms> (1: the default room)
     duration: float = 0.0  # send phase, seconds; 0: join only
     rate: float = 0.0  # total messages/s; 0: flat out with a window
     window: int = 0  # per sender, messages not yet delivered to every member;
@@ -114,6 +115,15 @@ def scenarios(quick: bool) -> list[Scenario]:
             duration=flat + 1,
             peers=True,
             about="1,000 members, 10 senders",
+        ),
+        Scenario(
+            "rooms-100x10",
+            1000,
+            senders=1000,
+            rooms=100,
+            duration=flat + 1,
+            server_args=["--max-rooms", "200"],
+            about="100 rooms of 10 members, every member talking (issue 10)",
         ),
         Scenario(
             "latency-light",
@@ -319,12 +329,15 @@ class Target:
 
 def targets_for(sc: Scenario, targets: list[Target]) -> list[Target]:
     """The servers a scenario runs: the IRC peers only if it says so; for a
-    variant scenario, chatproto without its server_args and with them."""
+    variant scenario, chatproto without its server_args and with them; for
+    several rooms, chatproto (and --also) only."""
+    if sc.rooms > 1:  # /join before the nickname: chatproto's servers only
+        return [t for t in targets if t.extra_ok]
     if not sc.variant:
         return [t for t in targets if t.proto == "chat" or sc.peers]
     out = []
     for target in targets:
-        if target.extra_ok:
+        if target.extra_ok and target.name == "chatproto":
             out.append(Target(target.name, target.cmd, False))
             out.append(Target(sc.variant, target.cmd, True))
     return out
@@ -395,6 +408,8 @@ def measure(
             "--stall",
             str(sc.stall),
         ]
+        if sc.rooms > 1:
+            args += ["--rooms", str(sc.rooms)]
         t_start = time.monotonic()
         gen = subprocess.Popen(
             args,
@@ -582,7 +597,8 @@ def peer_lines(summ: dict[tuple[str, str], Summary], servers: list[str]) -> list
 
 
 def kind(name: str) -> str:
-    return name.split("-")[0]
+    head = name.split("-")[0]
+    return "fanout" if head == "rooms" else head  # rooms-*: fan-out, per room
 
 
 def summary_row(s: Summary, base: Summary | None) -> list[str]:
@@ -841,6 +857,15 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="same as leaving baseline out of --peers",
     )
+    ap.add_argument(
+        "--also",
+        action="append",
+        default=[],
+        metavar="NAME=CMD",
+        help="another chatproto server (a command like --server-cmd's), in the "
+        "same run under the row NAME: an A/B of a change or a lever "
+        "(benchmarks/ablate.py); repeatable",
+    )
     ap.add_argument("--no-server", action="store_true", help="peers only")
     ap.add_argument("--no-pin", action="store_true", help="do not pin to cores")
     ap.add_argument("--list", action="store_true", help="list scenarios and exit")
@@ -884,6 +909,11 @@ def main(argv: list[str] | None = None) -> int:
         chatproto = chatproto_target(args.server_cmd, args.server_args)
         if chatproto:
             targets_list.append(chatproto)
+    for also in args.also:
+        name, sep, cmd = also.partition("=")
+        if not sep or not name or not cmd or name in ("chatproto", *ALL_PEERS):
+            ap.error(f"--also {also!r}: NAME=CMD, NAME not chatproto or a peer")
+        targets_list.append(Target(name, shlex.split(cmd), True))
     irc_wanted = [n for n in wanted if n in PEERS]
     absent: dict[str, str] = {}
     if any(sc.peers for sc in chosen) and irc_wanted:

@@ -6,8 +6,8 @@
 
 Each run starts a fresh chatproto server (twistd, --rate 0) with both a TCP
 port and --web, pinned to the last core, and runs the load generator
-(benchmarks/ws_loadgen.c: benchmarks/loadgen.c with a --ws mode, compiled
-here) on the first core, against the TCP port or the WebSocket, alternating.
+(benchmarks/loadgen.c in its --ws mode, compiled here) on the first core,
+against the TCP port or the WebSocket, alternating.
 Every member checks every message (nothing lost, doubled or reordered);
 a run that fails is shown as such, never as a number. The table shows
 medians. See docs/performance.rst, "WebSocket members".
@@ -32,8 +32,8 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
-SOURCE = HERE / "ws_loadgen.c"
-BINARY = RESULTS / "ws_loadgen"
+SOURCE = HERE / "loadgen.c"
+BINARY = RESULTS / "ws_loadgen"  # run.py builds its own copy, as loadgen
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 

@@ -18,6 +18,7 @@ from twisted.protocols.basic import LineReceiver
 from twisted.python.failure import Failure
 
 from chatproto import wire
+from chatproto.direct import direct_writes
 from chatproto.server import ChatServer
 from chatproto.session import MemberSession, State
 
@@ -62,11 +63,13 @@ class ChatProtocol(LineReceiver):
         # What followed an overlong line in the same read.
         self._after_overlong = b""
         self._decoder = wire.incremental_decoder()
+        self._consumer: IConsumer | None = None
 
     # Connection events
 
     def connectionMade(self) -> None:
         tune_socket(self.transport)
+        self._consumer = direct_writes(self.transport)
         address = self.transport.getPeer()
         self.session = self.server.connect(
             self, describe(address), getattr(address, "host", None)
@@ -83,7 +86,9 @@ class ChatProtocol(LineReceiver):
 
     @property
     def consumer(self) -> IConsumer:
-        return self.transport  # type: ignore[return-value]
+        if self._consumer is None:  # before connectionMade
+            return self.transport  # type: ignore[return-value]
+        return self._consumer
 
     def pause_input(self) -> None:
         self.pauseProducing()

@@ -50,6 +50,11 @@ def clean_text(text: str) -> str:
     Remove terminal escape sequences and control characters from decoded
     text.
     """
+    if text.isascii():  # O(1) in CPython: most lines, checked cheaply
+        if text.isprintable():
+            return text  # nothing to remove: no ESC, no control, no tab
+        if "\x1b" not in text:  # every other introducer is outside ASCII
+            return text.translate(_CLEAN_TABLE)
     return _ESCAPES.sub("", text).translate(_CLEAN_TABLE)
 
 

@@ -100,3 +100,29 @@ def test_shutdown_hands_out_the_turn_before_saying_goodbye() -> None:
     alice.protocol.dataReceived(b"last words\n")
     server.server.shut_down()
     assert bob.received() == ["MSG alice last words", "INFO server shutting down"]
+
+
+def test_a_failing_member_costs_the_others_nothing_and_counts_stay_right() -> None:
+    metrics = RecordedMetrics()
+    server = Server(metrics=metrics)
+    members = [server.member(nick) for nick in ("a", "b", "c", "d")]
+    for member in members:
+        member.received()
+
+    def broken(batch: object) -> None:
+        raise RuntimeError("broken connection")
+
+    session = members[1].protocol.session
+    assert session is not None
+    session.deliver_batch = broken  # type: ignore[method-assign]
+    metrics.calls.clear()
+    members[0].protocol.dataReceived(b"one\ntwo\n")
+    server.clock.advance(0)
+    for member in (members[0], members[2], members[3]):
+        assert member.received() == ["MSG a one", "MSG a two"]
+    # Every member of the room was handed each event once (the broken one
+    # too: its failure is logged, not retried).
+    assert metrics.named("fanned_out") == [
+        (Event("MSG", "a", "one"), 4),
+        (Event("MSG", "a", "two"), 4),
+    ]

@@ -20,6 +20,28 @@ def test_clean_text_keeps_real_text() -> None:
     assert wire.clean_text(text) == text
 
 
+def test_clean_text_of_plain_ascii_lines() -> None:
+    # Most lines are ASCII: they take a shorter way, with the same result.
+    assert wire.clean_text("hello there") == "hello there"
+    assert wire.clean_text("a\tb\x00c\x7f") == "a bc"
+    assert wire.clean_text("red \x1b[31malert\x1b[0m!") == "red alert!"
+    assert wire.clean_text("title \x1b]0;pwned\x07 done") == "title  done"
+
+
+def _cleaned_the_long_way(text: str) -> str:
+    return wire._ESCAPES.sub("", text).translate(wire._CLEAN_TABLE)
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=0x7F)))
+def test_ascii_cleaned_as_the_long_way_would(text: str) -> None:
+    assert wire.clean_text(text) == _cleaned_the_long_way(text)
+
+
+@given(st.text())
+def test_any_text_cleaned_as_the_long_way_would(text: str) -> None:
+    assert wire.clean_text(text) == _cleaned_the_long_way(text)
+
+
 def test_decode_replaces_invalid_utf8() -> None:
     assert wire.decode(b"caf\xc3") == "caf\ufffd"
     assert wire.decode(b"\xff ok") == "\ufffd ok"
