@@ -18,6 +18,7 @@ from twisted.python.failure import Failure
 from chatproto.commands import HELP, MAX_MINUTES
 from chatproto.events import Batch, Event
 from chatproto.history import MemoryHistory
+from chatproto.intake import ENTRIES_PER_TOKEN
 from chatproto.room import (
     HISTORY_PAGE_DEFAULT,
     HISTORY_PAGE_MAX,
@@ -26,7 +27,7 @@ from chatproto.room import (
     Room,
 )
 from chatproto.rooms import DEFAULT_MAX_ROOMS
-from chatproto.session import ENTRIES_PER_TOKEN, MAX_NICK_ATTEMPTS
+from chatproto.session import MAX_NICK_ATTEMPTS
 
 HISTORY_LINE = re.compile(r"HISTORY (\d+) (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ) (.*)")
 T0 = "1970-01-01T00:00:00Z"
