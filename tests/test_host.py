@@ -81,6 +81,12 @@ def test_where_to_join() -> None:
     assert host.where_to_join(4000, None, ["192.168.1.20"]) == [
         "others join with: chatproto --host 192.168.1.20 --port 4000",
     ]
+    assert host.where_to_join(
+        4000, None, ["192.168.1.20"], ["http://192.168.1.20:8080/"]
+    ) == [
+        "others join with: chatproto --host 192.168.1.20 --port 4000",
+        "or in a browser: http://192.168.1.20:8080/",
+    ]
     assert host.where_to_join(4000, None, []) == [
         "this computer has no network address but loopback: only people on it "
         "can join (chatproto --port 4000)"

@@ -19,6 +19,7 @@ import shutil
 import socket
 import sys
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +30,7 @@ from twisted.python import usage
 from chatproto import tap
 from chatproto.discovery.net import host_label, machine_addresses
 from chatproto.operators import format_line, hash_password
+from chatproto.web.addresses import web_addresses
 
 from .host_ui import HostUI
 from .options import DEFAULT_PORT, Config, parse_nick, parse_port
@@ -52,6 +54,8 @@ examples:
       host the room 'lobby' on port 4000 (or the next free one) and join it
   chatproto host --room physics --nick teacher --history-db physics.db
       any option of `twistd chatroom` works too (see twistd chatroom --help)
+  chatproto host --nick teacher --web tcp:8080
+      with a chat page for browsers too, at the address it prints
 """
 
 
@@ -206,8 +210,14 @@ def server_options(
     return options
 
 
-def where_to_join(port: int, announced: str | None, addresses: list[str]) -> list[str]:
-    """What to tell the host, once, so that others can join."""
+def where_to_join(
+    port: int,
+    announced: str | None,
+    addresses: list[str],
+    pages: Sequence[str] = (),
+) -> list[str]:
+    """What to tell the host, once, so that others can join (C{pages}: the
+    chat page's addresses, with C{--web})."""
     lines = []
     if announced is not None:
         lines.append(
@@ -226,6 +236,8 @@ def where_to_join(port: int, announced: str | None, addresses: list[str]) -> lis
             "this computer has no network address but loopback: only people "
             f"on it can join (chatproto --port {port})"
         )
+    if pages:
+        lines.append(f"or in a browser: {', '.join(pages)}")
     return lines
 
 
@@ -271,7 +283,8 @@ def main(argv: list[str]) -> int:
             server.privilegedStartService()
         except CannotListenError as e:  # taken since we looked
             return _error(f"cannot listen on port {port}: {e.socketError}", 1)
-        return run(reactor, config, server, port, operator)
+        pages = web_addresses(options["web"]) if options["web"] else []
+        return run(reactor, config, server, port, operator, pages)
     finally:
         operator.remove()
 
@@ -282,6 +295,7 @@ def run(
     server: IService,
     port: int,
     operator: HostOperator | None = None,
+    pages: Sequence[str] = (),
 ) -> int:
     from . import terminal
 
@@ -303,7 +317,7 @@ def run(
     def started(ui: TerminalUI) -> None:
         ui.notice(f"hosting the room {config.room!r} on port {port}{moved}")
         if not config.announce:
-            _tell(ui, port, None)
+            _tell(ui, port, None, pages)
             return
         announcer: Any = server.getServiceNamed("announcer")  # type: ignore[attr-defined]
         ui.notice("announcing it on the local network...")
@@ -314,13 +328,15 @@ def run(
             elif announcer.problem:
                 ui.warn(f"multicast DNS reported a problem: {announcer.problem}")
             # The name people see in the list, not the unique instance name.
-            _tell(ui, port, None if name is None else announcer.server_name)
+            _tell(ui, port, None if name is None else announcer.server_name, pages)
 
         announcer.announced.addCallback(announced)
 
     return terminal.run(reactor, member, HostUI, started)
 
 
-def _tell(ui: TerminalUI, port: int, announced: str | None) -> None:
-    for line in where_to_join(port, announced, machine_addresses()):
+def _tell(
+    ui: TerminalUI, port: int, announced: str | None, pages: Sequence[str]
+) -> None:
+    for line in where_to_join(port, announced, machine_addresses(), pages):
         ui.notice(line)
