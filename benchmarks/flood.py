@@ -50,6 +50,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from run import free_port, proc_cpu  # benchmarks/ is on the path
+
 HERE = Path(__file__).resolve().parent
 KINDS = ["silent", "tls-stall", "chatty"]
 FLOODS = ["none", *KINDS, "all"]
@@ -57,26 +59,9 @@ MEMBERS = 10
 ECHO_EVERY = 0.3  # seconds between a member's lines: 3.3/s, under --rate 5
 NEWCOMER_EVERY = 1.5
 OLD_COMMIT = "c1b19d0"
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 # ------------------------------------------------------------------ runner
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def proc_cpu(pid: int) -> float:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return float("nan")
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
 def make_certificate(directory: Path) -> tuple[Path, Path]:
