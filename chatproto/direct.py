@@ -20,6 +20,15 @@ from twisted.internet import tcp
 from twisted.internet.interfaces import IConsumer, IProducer, ITransport
 from zope.interface import implementer
 
+# What DirectWrites reads of a tcp.Connection to know nothing waits on it.
+_TRANSPORT_STATE = (
+    "dataBuffer",
+    "_tempDataLen",
+    "connected",
+    "disconnecting",
+    "_writeDisconnected",
+)
+
 
 class _Socket(Protocol):
     def send(self, data: bytes, /) -> int: ...
@@ -76,7 +85,13 @@ def direct_writes(transport: ITransport) -> IConsumer:
     C{transport} itself otherwise (TLS, where the bytes must go through the
     TLS layer, or a test's fake transport).
     """
-    if isinstance(transport, tcp.Connection) and not transport.TLS:
+    if (
+        isinstance(transport, tcp.Connection)
+        and not transport.TLS
+        # DirectWrites reads these of Twisted's own: a Twisted without them
+        # gets its plain buffered writes, never an AttributeError per write.
+        and all(hasattr(transport, name) for name in _TRANSPORT_STATE)
+    ):
         handle = transport.getHandle()
         if isinstance(handle, socket.socket):
             return DirectWrites(transport, handle)

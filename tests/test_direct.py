@@ -169,3 +169,11 @@ def test_only_plain_socket_transports_write_directly() -> None:
         assert isinstance(direct_writes(plain), DirectWrites)
         plain.TLS = True  # startTLS: bytes must go through the TLS layer
         assert direct_writes(plain) is plain
+
+
+def test_a_twisted_without_the_state_it_reads_gets_buffered_writes() -> None:
+    reactor = MemoryReactor()
+    with socket.socket() as real:
+        plain = tcp.Connection(real, Protocol(), reactor)
+        del plain._tempDataLen  # as if a Twisted release renamed it
+        assert direct_writes(plain) is plain

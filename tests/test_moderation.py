@@ -179,17 +179,23 @@ def test_failed_logins_slow_the_connection_down(server: Server) -> None:
     ]
 
 
+class SlowChecker:
+    """A checker whose answers the test gives, when it wants."""
+
+    def __init__(self) -> None:
+        self.checks: list[Deferred[str]] = []
+
+    def requestAvatarId(self, credentials: Any) -> Deferred[str]:
+        self.checks.append(Deferred())
+        return self.checks[-1]
+
+
 def test_lines_after_oper_wait_for_the_password_check(operators_file: Path) -> None:
     # The check runs on a thread: the nickname sent right after /oper must
     # not be judged before the operator is logged in.
-    checks: list[Deferred[str]] = []
-
-    class SlowChecker:
-        def requestAvatarId(self, credentials: Any) -> Deferred[str]:
-            checks.append(Deferred())
-            return checks[-1]
-
-    server = Server(operators=Operators(str(operators_file)), checker=SlowChecker())
+    checker = SlowChecker()
+    checks = checker.checks
+    server = Server(operators=Operators(str(operators_file)), checker=checker)
     sir = server.connect()
     sir.send(f"/oper teacher {PASSWORD}\n/join maths\nteacher\n".encode())
     assert sir.received() == ["NICK"]
@@ -489,14 +495,9 @@ def test_one_minute_is_singular(server: Server) -> None:
 def test_a_password_check_is_abandoned_with_its_connection(
     operators_file: Path,
 ) -> None:
-    checks: list[Deferred[str]] = []
-
-    class SlowChecker:
-        def requestAvatarId(self, credentials: Any) -> Deferred[str]:
-            checks.append(Deferred())
-            return checks[-1]
-
-    server = Server(operators=Operators(str(operators_file)), checker=SlowChecker())
+    checker = SlowChecker()
+    checks = checker.checks
+    server = Server(operators=Operators(str(operators_file)), checker=checker)
     sir = server.connect()
     sir.send(f"/oper teacher {PASSWORD}\n".encode())
     sir.transport.loseConnection()
