@@ -51,18 +51,27 @@ class Intake:
         self._bucket = bucket
         self._reader = reader
         self._throttled = throttled
-        self._held: deque[Callable[[], None]] = deque()
+        self._held: deque[tuple[Callable[..., None], tuple[Any, ...]]] = deque()
         self._waiting: Deferred[Any] | None = None
         self._timer: IDelayedCall | None = None
         self._paused = False
         self._told = False
         self._stopped = False
 
-    def admit(self, action: Callable[[], None]) -> None:
-        """Act on something the member sent, after what came before it."""
-        if not self._stopped:
-            self._held.append(action)
+    def admit(self, action: Callable[..., None], *args: Any) -> None:
+        """
+        Act on something the member sent, C{action(*args)}, after what came
+        before it.
+        """
+        if self._stopped:
+            return
+        if self._held or self._waiting is not None or not self._take():
+            self._held.append((action, args))
             self._drain()
+        else:
+            # Nothing waits and the rate allows it: most lines, acted on
+            # without a trip through the queue.
+            action(*args)
 
     def wait_for(self, pending: Deferred[Any]) -> None:
         """
@@ -97,20 +106,29 @@ class Intake:
             self._timer.cancel()
         self._timer = None
 
-    def _drain(self) -> None:
+    def _take(self) -> bool:
+        """Take a token for the next line, if the member's rate allows it."""
         bucket = self._bucket
+        if bucket is None:
+            return True
+        if not bucket.ready():
+            return False
+        if self._told and bucket.full():
+            self._told = False
+        bucket.take()
+        return True
+
+    def _drain(self) -> None:
         while self._held:
             if self._waiting is not None:
                 self._pause()
                 return
-            if bucket is not None:
-                if not bucket.ready():
-                    self._throttle(bucket)
-                    return
-                if self._told and bucket.full():
-                    self._told = False
-                bucket.take()
-            self._held.popleft()()
+            if not self._take():
+                assert self._bucket is not None
+                self._throttle(self._bucket)
+                return
+            action, args = self._held.popleft()
+            action(*args)
         if self._paused and self._timer is None:
             if self._waiting is None and not self._stopped:
                 self._paused = False

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Callable, Collection, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from twisted.logger import Logger
 
@@ -108,7 +108,7 @@ class Room:
         self._everyone: tuple[Participant, ...] = ()
         # Deliveries wait here while a fan-out is under way, so that an event
         # posted during a delivery still reaches everyone in posting order.
-        self._queue: deque[Callable[[], None]] = deque()
+        self._queue: deque[tuple[Callable[..., None], tuple[Any, ...]]] = deque()
         self._delivering = False
         self._fanout = Fanout(lambda: self._everyone, schedule, metrics, name)
 
@@ -181,18 +181,27 @@ class Room:
         history before it is fanned out.
         """
         if recipients is None:
-            self._enqueue(lambda: self._fan_out(event))
+            self._enqueue(self._fan_out, event)
         else:
-            self._enqueue(lambda: self._send(event, recipients))
+            self._enqueue(self._send, event, recipients)
 
-    def _enqueue(self, delivery: Callable[[], None]) -> None:
-        self._queue.append(delivery)
+    def _enqueue(self, delivery: Callable[..., None], *args: Any) -> None:
+        """
+        Carry out C{delivery(*args)} after the deliveries already under way
+        (one may post another): the room's events keep one order.
+        """
         if self._delivering:
+            self._queue.append((delivery, args))
             return
         self._delivering = True
         try:
+            if self._queue:  # left behind by a delivery that raised
+                self._queue.append((delivery, args))
+            else:
+                delivery(*args)
             while self._queue:
-                self._queue.popleft()()
+                delivery, args = self._queue.popleft()
+                delivery(*args)
         finally:
             self._delivering = False
 

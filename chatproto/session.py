@@ -169,7 +169,7 @@ class MemberSession:
         One line the member sent, decoded but not cleaned.  Every line,
         valid or not, counts against the member's rate.
         """
-        self.intake.admit(lambda: self._text_received(text))
+        self.intake.admit(self._text_received, text)
 
     def line_too_long(self) -> None:
         """

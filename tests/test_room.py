@@ -6,7 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import pytest
+
 from chatproto.events import Batch, Event
+from chatproto.history import MemoryHistory
 from chatproto.room import HISTORY_PAGE_MAX, SINCE_PAGE, Participant, Room
 
 
@@ -205,3 +208,26 @@ def test_everyone_is_handed_the_same_batch_of_a_turn() -> None:
     alice.say("hi")
     # One batch object for all: its encoding is done once, not per member.
     assert alice_inbox.batches[-1] is bob_inbox.batches[-1]
+
+
+def test_deliveries_left_by_one_that_raised_go_first_next_time() -> None:
+    """
+    A delivery that raised (here: the history's durable copy) leaves the
+    ones queued behind it; they go out, in order, before the next one.
+    """
+    room: Room
+
+    def persist(event: Event) -> None:
+        if event.args == ("alice", "first"):
+            room.post(Event("MSG", "alice", "queued behind it"))
+            raise OSError("disk full")
+
+    room = Room("physics", history=MemoryHistory(persist=persist))
+    _, bob = join(room, "bob")
+    with pytest.raises(OSError):
+        room.post(Event("MSG", "alice", "first"))
+    room.post(Event("MSG", "alice", "next"))
+    assert bob.take() == [
+        ("MSG", "alice", "queued behind it"),
+        ("MSG", "alice", "next"),
+    ]
