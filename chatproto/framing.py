@@ -28,9 +28,8 @@ class LinesReceiver(LineReceiver):
     meanwhile; L{clearLineBuffer} takes both.
     """
 
-    # The lines of the current read not yet handed out, last first (so the
-    # next one is popped off the end), with the incomplete tail at index 0;
-    # None outside a pass.
+    # The complete lines of the current pass not yet handed out, last first
+    # (the next one is popped off the end); None outside a pass.
     _unhanded: list[bytes] | None = None
     # The delimiter _unhanded was split on.
     _unhanded_delimiter = b""
@@ -57,33 +56,35 @@ class LinesReceiver(LineReceiver):
         try:
             self._busyReceiving = True
             self._buffer += data
-            # Whether _buffer may hold a delimiter; False when it is the tail
-            # of the pass before and nothing arrived since.
-            may_hold_lines = True
+            # The incomplete tail of the last pass: while _buffer is still
+            # that very object, nothing arrived since and it holds no line.
+            tail = None
             while self._buffer and not self.paused:
                 if not self.line_mode:
                     data, self._buffer = self._buffer, b""
-                    may_hold_lines = True
                     why = self.rawDataReceived(data)
                     if why:
                         return why
                     continue
                 delimiter = self.delimiter
-                if may_hold_lines:
-                    lines = self._buffer.split(delimiter)
+                if self._buffer is tail:  # nothing arrived since the last pass
+                    lines = []
                 else:
-                    lines = [self._buffer]
-                if len(lines) == 1:  # no complete line
+                    lines = self._buffer.split(delimiter)
+                    tail = lines.pop()
+                if not lines:
                     if len(self._buffer) >= self.MAX_LENGTH + len(delimiter):
                         line, self._buffer = self._buffer, b""
                         return self.lineLengthExceeded(line)
                     return None
+                # Hand the lines out while the tail, and whatever arrives
+                # meanwhile, waits in _buffer.
                 lines.reverse()
-                self._buffer = b""
+                self._buffer = tail
                 self._unhanded = lines
                 self._unhanded_delimiter = delimiter
                 try:
-                    while len(lines) > 1 and not self.paused and self.line_mode:
+                    while lines and not self.paused and self.line_mode:
                         line = lines.pop()
                         if len(line) > self.MAX_LENGTH:
                             lines.append(line)
@@ -94,17 +95,19 @@ class LinesReceiver(LineReceiver):
                         if why or self.transport and self.transport.disconnecting:
                             return why
                 finally:
-                    may_hold_lines = bool(self._buffer) or len(lines) > 1
-                    self._take_back_unhanded()
+                    if lines:  # stopped early
+                        self._take_back_unhanded()
                     self._unhanded = None
         finally:
             self._busyReceiving = False
         return None
 
     def _take_back_unhanded(self) -> None:
-        # Put the lines not yet handed out (and the tail) back in front of
-        # what arrived meanwhile, with one join.
+        # Put the lines not yet handed out back in front of _buffer, in
+        # order, with one join.
         lines = self._unhanded
         if lines:
-            self._buffer = self._unhanded_delimiter.join(reversed(lines)) + self._buffer
+            lines.reverse()
+            lines.append(self._buffer)
+            self._buffer = self._unhanded_delimiter.join(lines)
             lines.clear()
