@@ -18,14 +18,13 @@ class LinesReceiver(LineReceiver):
     buffer with one C{bytes.split} and hands the lines out in order, with
     the rest of L{LineReceiver}'s behaviour unchanged: re-entrant reads,
     pausing, a switch to raw mode, C{MAX_LENGTH}, and stopping on
-    C{lineReceived}'s return value or a disconnecting transport. The only
-    difference: lines already split are split on the delimiter of the
-    moment, so changing C{delimiter} from inside C{lineReceived} takes
-    effect from the next read.
+    C{lineReceived}'s return value or a disconnecting transport. The one
+    difference: a C{delimiter} changed from inside C{lineReceived} applies
+    from the next read, not to the lines of the current one, already split.
 
     While the lines of a read are being handed out, those not yet handed
-    out are held apart from C{_buffer}, which then holds only what arrived
-    meanwhile; L{clearLineBuffer} takes both.
+    out are held apart from C{_buffer}, which then holds the incomplete tail
+    and what arrived meanwhile; L{clearLineBuffer} takes both.
     """
 
     # The complete lines of the current pass not yet handed out, last first
