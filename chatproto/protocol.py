@@ -14,11 +14,11 @@ import socket
 from twisted.internet.interfaces import IAddress, IConsumer, IDelayedCall, ITransport
 from twisted.internet.protocol import connectionDone
 from twisted.logger import Logger
-from twisted.protocols.basic import LineReceiver
 from twisted.python.failure import Failure
 
 from chatproto import wire
 from chatproto.direct import direct_writes
+from chatproto.framing import LinesReceiver
 from chatproto.server import ChatServer
 from chatproto.session import MemberSession, State
 
@@ -39,7 +39,7 @@ class Framing(enum.Enum):
     UNFRAMED = "unframed"
 
 
-class ChatProtocol(LineReceiver):
+class ChatProtocol(LinesReceiver):
     """
     A member's connection: the line protocol's framing, over a session.
 
@@ -116,7 +116,7 @@ class ChatProtocol(LineReceiver):
                 self._saw_line_ending()
                 data = data[end + 1 :]
             super().dataReceived(data)
-            # LineReceiver stops after an overlong line; carry on with what
+            # LinesReceiver stops after an overlong line; carry on with what
             # followed it.
             data, self._after_overlong = self._after_overlong, b""
             if not data:
