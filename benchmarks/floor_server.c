@@ -1,6 +1,7 @@
 /* floor_server: the least a fan-out server can do, as a reference peer.
  *
- *   floor_server --port P        (listens on 127.0.0.1:P only)
+ *   floor_server --port P        (listens on 127.0.0.1:P only; 0: any port,
+ *                                 told on stderr)
  *
  * Speaks just enough IRC for benchmarks/loadgen.c --proto irc and the
  * runner's probe: NICK + USER -> 001; JOIN <any> -> ":n!u@h JOIN #bench" to
@@ -10,10 +11,10 @@
  * what the machine allows (docs/performance.rst, "The floor").
  *
  * One thread, level-triggered epoll, non-blocking sockets, TCP_NODELAY on
- * every member. The messages of one read (one, at a light load) are written
- * as soon as that read is parsed, with one send() per member; only what the
- * kernel did not take is kept, in that member's output buffer, and written
- * on EPOLLOUT. Nothing is dropped. A disconnected member leaves the channel
+ * every member. What one epoll_wait's events produce (one message, at a light
+ * load) is written as soon as they are handled, with one send() per member;
+ * only what the kernel did not take stays in that member's output buffer,
+ * written on EPOLLOUT. Nothing is dropped. A disconnected member leaves the channel
  * silently (no QUIT line) once the events of that epoll_wait are handled.
  */
 #define _GNU_SOURCE
@@ -32,18 +33,19 @@
 #define MAXLINE 4096 /* a longer line closes the connection */
 
 typedef struct {
-    int fd, registered, in_channel, dead, has_user;
+    int fd, registered, in_channel, dead, has_user, dirty, polling_out;
     char nick[32];
     char in[MAXLINE];
     size_t in_len;
-    char *out; /* what the kernel did not take, in order */
-    size_t out_len, out_cap;
+    char *out; /* out[out_off, out_len): this turn's lines, and what the kernel */
+    size_t out_off, out_len, out_cap; /* did not take */
 } client_t;
 
 static client_t **clients; /* by fd */
 static int n_clients_cap;
 static int *channel, channel_len, channel_cap; /* member fds */
 static int *dead, dead_len, dead_cap;          /* closed after each batch */
+static int *dirty, dirty_len, dirty_cap;       /* written after each batch */
 static int epfd;
 
 static void die(const char *what) {
@@ -69,27 +71,21 @@ static void kill_client(client_t *c) {
     dead[dead_len++] = c->fd;
 }
 
-static void want_out(client_t *c, int on) {
+/* EPOLLOUT only while the kernel has not taken everything. */
+static void poll_out(client_t *c, int on) {
+    if (c->polling_out == on) return;
+    c->polling_out = on;
     struct epoll_event ev = {.events = EPOLLIN | (on ? EPOLLOUT : 0), .data.fd = c->fd};
     if (epoll_ctl(epfd, EPOLL_CTL_MOD, c->fd, &ev) < 0) die("epoll_ctl mod");
 }
 
-/* Write [p, p+len) to c: straight to the socket when nothing is queued. */
+/* Queue [p, p+len) for c: written when this batch of events is handled. */
 static void client_send(client_t *c, const char *p, size_t len) {
     if (c->dead) return;
-    if (c->out_len == 0) {
-        ssize_t n = send(c->fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (n < 0) {
-            if (errno != EAGAIN && errno != EWOULDBLOCK) {
-                kill_client(c);
-                return;
-            }
-            n = 0;
-        }
-        if ((size_t)n == len) return;
-        p += n;
-        len -= (size_t)n;
-        want_out(c, 1);
+    if (c->out_len + len > c->out_cap && c->out_off) { /* compact first */
+        c->out_len -= c->out_off;
+        memmove(c->out, c->out + c->out_off, c->out_len);
+        c->out_off = 0;
     }
     if (c->out_len + len > c->out_cap) {
         size_t cap = c->out_cap ? c->out_cap : 4096;
@@ -100,17 +96,35 @@ static void client_send(client_t *c, const char *p, size_t len) {
     }
     memcpy(c->out + c->out_len, p, len);
     c->out_len += len;
+    if (!c->dirty) {
+        c->dirty = 1;
+        dirty = grow(dirty, &dirty_cap, dirty_len + 1, sizeof *dirty);
+        dirty[dirty_len++] = c->fd;
+    }
 }
 
+/* One send() of everything queued; the rest waits for EPOLLOUT. */
 static void flush_out(client_t *c) {
-    ssize_t n = send(c->fd, c->out, c->out_len, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (c->dead || c->out_len == c->out_off) return;
+    ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
+                     MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n < 0) {
-        if (errno != EAGAIN && errno != EWOULDBLOCK) kill_client(c);
+        if (errno == EAGAIN || errno == EWOULDBLOCK) poll_out(c, 1);
+        else kill_client(c);
         return;
     }
-    memmove(c->out, c->out + n, c->out_len - (size_t)n);
-    c->out_len -= (size_t)n;
-    if (c->out_len == 0) want_out(c, 0);
+    c->out_off += (size_t)n;
+    if (c->out_off == c->out_len) c->out_off = c->out_len = 0;
+    poll_out(c, c->out_len > 0);
+}
+
+static void flush_dirty(void) {
+    for (int k = 0; k < dirty_len; k++) {
+        client_t *c = clients[dirty[k]];
+        c->dirty = 0;
+        if (!c->polling_out) flush_out(c); /* else the socket is full */
+    }
+    dirty_len = 0;
 }
 
 /* To every member of the channel except `except` (-1: everyone). */
@@ -126,18 +140,6 @@ static void reply(client_t *c, const char *fmt) {
     client_send(c, buf, (size_t)n);
 }
 
-/* The PRIVMSGs of one read of one sender, relayed together when the read is
- * done (or before anything else is sent, to keep the order): one send() per
- * member per read, as soon as the read is parsed. */
-static char relay[65536 + MAXLINE + 128];
-static size_t relay_len;
-static int relay_from = -1;
-
-static void relay_flush(void) {
-    if (relay_len) broadcast(relay, relay_len, relay_from);
-    relay_len = 0;
-}
-
 static void on_line(client_t *c, char *s, size_t len) {
     if (len && s[len - 1] == '\r') s[--len] = '\0';
     char *args = memchr(s, ' ', len);
@@ -146,13 +148,12 @@ static void on_line(client_t *c, char *s, size_t len) {
     if (cl == 7 && !memcmp(s, "PRIVMSG", 7)) {
         if (!c->registered || !c->in_channel) return;
         char *text = strchr(args, ':');
-        relay_from = c->fd;
-        relay_len += (size_t)sprintf(relay + relay_len, ":%s!u@h PRIVMSG " CHANNEL " :%s\r\n",
-                                     c->nick, text ? text + 1 : "");
-        if (relay_len > 65536) relay_flush();
+        char buf[MAXLINE + 128];
+        int n = snprintf(buf, sizeof buf, ":%s!u@h PRIVMSG " CHANNEL " :%s\r\n", c->nick,
+                         text ? text + 1 : "");
+        broadcast(buf, (size_t)n, c->fd);
         return;
     }
-    relay_flush();
     char buf[MAXLINE + 128];
     if (cl == 4 && !memcmp(s, "NICK", 4)) {
         snprintf(c->nick, sizeof c->nick, "%.*s", (int)strcspn(args, " "), args);
@@ -192,7 +193,6 @@ static void on_readable(client_t *c) {
         on_line(c, p, (size_t)(nl - p));
         p = nl + 1;
     }
-    relay_flush();
     c->in_len = (size_t)(end - p);
     memmove(c->in, p, c->in_len);
     if (c->in_len == sizeof c->in) kill_client(c); /* a line too long */
@@ -253,7 +253,9 @@ int main(int argc, char **argv) {
     if ((epfd = epoll_create1(0)) < 0) die("epoll_create1");
     struct epoll_event ev = {.events = EPOLLIN, .data.fd = lfd}, evs[256];
     if (epoll_ctl(epfd, EPOLL_CTL_ADD, lfd, &ev) < 0) die("epoll_ctl listen");
-    fprintf(stderr, "floor_server: listening on 127.0.0.1:%d\n", port);
+    socklen_t alen = sizeof addr; /* --port 0: the kernel's choice, told */
+    if (getsockname(lfd, (struct sockaddr *)&addr, &alen) < 0) die("getsockname");
+    fprintf(stderr, "floor_server: listening on 127.0.0.1:%d\n", ntohs(addr.sin_port));
     for (;;) {
         int n = epoll_wait(epfd, evs, 256, -1);
         if (n < 0) {
@@ -272,6 +274,7 @@ int main(int argc, char **argv) {
             if (!c->dead && evs[k].events & (EPOLLIN | EPOLLHUP | EPOLLERR))
                 on_readable(c);
         }
+        flush_dirty();
         reap();
     }
 }
