@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Run the chatproto benchmark suite: chatproto's server against its peers.
 
-The peers: a naive Twisted baseline, and the C IRC servers ngircd and InspIRCd
-(installed with apt-get when missing), measured in the same run.
+The peers: a naive Twisted baseline, the C IRC servers ngircd and InspIRCd
+(installed with apt-get when missing), and the floor (floor_server.c, the
+least a fan-out server can do: what this machine allows), measured in the
+same run.
 
     python benchmarks/run.py                 # full suite (~15 min)
     python benchmarks/run.py --quick         # ~2.5 min, smaller, one repeat
@@ -43,6 +45,8 @@ HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 LOADGEN_SRC = HERE / "loadgen.c"
 LOADGEN_BIN = RESULTS / "loadgen"
+FLOOR_SRC = HERE / "floor_server.c"
+FLOOR_BIN = RESULTS / "floor_server"
 BASELINE = HERE / "baseline_server.py"
 INSTALL_HINT = (
     "install the benchmark dependencies with\n"
@@ -52,9 +56,12 @@ INSTALL_HINT = (
     "gcc must be on PATH (Debian: apt-get install gcc)."
 )
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-# What chatproto is compared with (--peers): the textbook Twisted server, and
-# the C IRC servers of benchmarks/peers.py.
-ALL_PEERS = ["baseline", *PEERS]
+# What chatproto is compared with (--peers): the textbook Twisted server, the
+# C IRC servers of benchmarks/peers.py (the targets of issue 12), and the
+# floor: floor_server.c, a reference row of what this machine allows, never a
+# target.
+FLOOR = "floor"
+ALL_PEERS = ["baseline", *PEERS, FLOOR]
 # The server under test, as docs/performance.rst gives it.  --rate 0: the
 # per-member flood limit (default 5 lines/s) would measure the limiter, not
 # the fan-out; --max-clients: room for 10,000 members and the probe.
@@ -82,7 +89,7 @@ class Scenario:
     measure_rss: bool = False
     max_repeat: int = 0  # 0: --repeat; else at most this many
     server_args: list[str] = field(default_factory=list)  # chatproto only
-    peers: bool = False  # the IRC peers (ngircd, InspIRCd) run it too
+    peers: bool = False  # the IRC peers (ngircd, InspIRCd, floor) run it too
     # "": chatproto (with server_args) is compared with the baseline. A name:
     # only chatproto runs, twice, without server_args (row "chatproto", the
     # reference) and with them (row named `variant`).
@@ -690,7 +697,8 @@ def targets(summ: dict[tuple[str, str], Summary], quick: bool) -> list[list[str]
         out.append(
             ["latency-light", "p99 <= 1 ms", value, ok(p99 is not None and p99 <= 1000)]
         )
-    # issue 12: at or ahead of every C IRC server measured in the same run
+    # issue 12: at or ahead of every C IRC server measured in the same run (not
+    # the floor: it is what the machine allows, a reference row, not a target)
     for (scn, srv), s in summ.items():
         theirs = {n: summ[(scn, n)] for n in PEERS if (scn, n) in summ}
         if srv == "chatproto" and kind(scn) in ("fanout", "latency") and theirs:
@@ -753,18 +761,25 @@ def ok(flag: bool) -> str:
 # ---------------------------------------------------------------- main
 
 
-def build_loadgen() -> None:
-    RESULTS.mkdir(exist_ok=True)
-    if (
-        LOADGEN_BIN.exists()
-        and LOADGEN_BIN.stat().st_mtime >= LOADGEN_SRC.stat().st_mtime
-    ):
+def build_c(src: Path, binary: Path) -> None:
+    """Compile src to binary (gcc -O2), unless binary is newer."""
+    binary.parent.mkdir(exist_ok=True)
+    if binary.exists() and binary.stat().st_mtime >= src.stat().st_mtime:
         return
     cc = shutil.which("gcc") or shutil.which("cc")
     if not cc:
         sys.exit("run.py: no C compiler (gcc) found.\n" + INSTALL_HINT)
-    cmd = [cc, "-O2", "-Wall", "-o", str(LOADGEN_BIN), str(LOADGEN_SRC)]
-    subprocess.run(cmd, check=True)
+    subprocess.run([cc, "-O2", "-Wall", "-o", str(binary), str(src)], check=True)
+
+
+def build_loadgen() -> None:
+    build_c(LOADGEN_SRC, LOADGEN_BIN)
+
+
+def floor_target() -> Target:
+    """The floor peer: floor_server.c, built next to the load generator."""
+    build_c(FLOOR_SRC, FLOOR_BIN)
+    return Target(FLOOR, [str(FLOOR_BIN), "--port", "{port}"], False, "irc")
 
 
 def find_twistd() -> str | None:
@@ -850,7 +865,8 @@ def main(argv: list[str] | None = None) -> int:
         metavar="PEER[,PEER]",
         help="the servers chatproto is compared with: any of "
         + ", ".join(ALL_PEERS)
-        + " (default: all), or 'none'",
+        + " (default: all), or 'none'; floor is floor_server.c, the least a "
+        "fan-out server can do (a reference, not a target)",
     )
     ap.add_argument(
         "--no-baseline",
@@ -875,7 +891,7 @@ def main(argv: list[str] | None = None) -> int:
     all_scn = scenarios(args.quick)
     if args.list:
         for sc in all_scn:
-            extra = "  (IRC peers too)" if sc.peers else ""
+            extra = "  (IRC peers and floor too)" if sc.peers else ""
             extra += "" if sc.default else "  (only with --only)"
             print(f"{sc.name:<20} {sc.about}{extra}")
         return 0
@@ -927,6 +943,8 @@ def main(argv: list[str] | None = None) -> int:
             )
         for name, why in absent.items():
             say(f"peer {name} NOT MEASURED: {why}")
+    if any(sc.peers for sc in chosen) and FLOOR in wanted:
+        targets_list.append(floor_target())
     if not targets_list:
         sys.exit("run.py: nothing to measure")
     if len(targets_list) == 1:
