@@ -101,6 +101,27 @@ class LinesReceiver(LineReceiver):
             self._busyReceiving = False
         return None
 
+    def takeLines(self, max_length: int) -> list[bytes]:
+        """
+        From inside C{lineReceived}: take the current read's complete lines
+        that come next, in order, up to the first one longer than
+        C{max_length}, which (with what follows) is handed out as usual.
+
+        @return: The lines taken, without delimiters; none outside a pass.
+        """
+        lines = self._unhanded
+        if not lines:
+            return []
+        # Last first: take from the end, up to the nearest overlong line.
+        if max(map(len, lines)) <= max_length:
+            taken = lines[::-1]
+            lines.clear()
+            return taken
+        taken = []
+        while len(lines[-1]) <= max_length:
+            taken.append(lines.pop())
+        return taken
+
     def _take_back_unhanded(self) -> None:
         # Put the lines not yet handed out back in front of _buffer, in
         # order, with one join.
