@@ -73,6 +73,22 @@ class Intake:
             # without a trip through the queue.
             action(*args)
 
+    def take_up_to(self, count: int) -> int:
+        """
+        Let up to C{count} lines through at once, ahead of nothing: as many
+        as the rate allows, none while anything is held or waited for.  The
+        caller acts on that many lines, in order, right away; the rest go
+        through L{admit}.
+        """
+        if self._stopped or self._held or self._waiting is not None:
+            return 0
+        if self._bucket is None:
+            return count
+        taken = 0
+        while taken < count and self._take():
+            taken += 1
+        return taken
+
     def wait_for(self, pending: Deferred[Any]) -> None:
         """
         Hold what the member sends until C{pending} has fired and run its
