@@ -135,12 +135,18 @@ class ChatProtocol(LinesReceiver):
         if len(line) > self.max_line:
             self.session.line_too_long()
             return
-        # The read's next lines, up to an overlong one, go to the session
-        # with this one: a sender that pipelines lines costs less per line.
-        more = self.takeLines(self.max_line)
+        # The read's next lines go to the session with this one, as many as
+        # it would act on now (no more, so that lines over the rate wait
+        # here, as bytes): a sender that pipelines lines costs less a line.
+        more = (
+            self.takeLines(self.max_line, self.session.lines_ready() - 1)
+            if self.moreLines
+            else []
+        )
         if more:
             more.insert(0, line)
-            self.session.lines_received(wire.decode_lines(more))
+            taken = self.session.lines_received(wire.decode_lines(more))
+            self.putBackLines(more[taken:])
         else:
             self.session.line_received(wire.decode(line))
 

@@ -172,15 +172,29 @@ class MemberSession:
         """
         self.intake.admit(self._text_received, text)
 
-    def lines_received(self, texts: Sequence[str]) -> None:
+    def lines_ready(self) -> int:
+        """
+        How many lines, sent now, would be acted on at once: a front end
+        hands L{lines_received} at most that many.
+        """
+        return self.intake.allowance()
+
+    def lines_received(self, texts: Sequence[str]) -> int:
         """
         Lines the member sent together, decoded but not cleaned: the same
-        as L{line_received} for each in turn.  A run of lines that only
-        speak in the current room (most lines, under load) goes to the room
-        in one piece.
+        as L{line_received} for each in turn, up to the line that makes the
+        intake hold the rest back (over the rate, or waiting).  A run of
+        lines that only speak in the current room (most lines, under load)
+        goes to the room in one piece.
+
+        @return: How many of C{texts} were taken, at least one; the front
+            end keeps the others, as the member's input is paused until the
+            intake is ready for them.
         """
         position, count = 0, len(texts)
         while position < count:
+            if position and not self.intake.idle:
+                break
             run = self._speech_run(texts, position)
             taken = self.intake.take_up_to(len(run)) if run else 0
             if taken:
@@ -192,6 +206,7 @@ class MemberSession:
             else:
                 self.line_received(texts[position])
                 position += 1
+        return position
 
     def _speech_run(self, texts: Sequence[str], start: int) -> list[str]:
         # The lines from texts[start] on, cleaned, up to the first command:

@@ -335,6 +335,15 @@ class Taking(Ours):
         if line == b"TAKE":
             self.calls.append(("took", b"|".join(self.takeLines(self.MAX_LENGTH))))
             return None
+        if line == b"TAKE2":
+            taken = self.takeLines(self.MAX_LENGTH, 2)
+            self.calls.append(("took", b"|".join(taken)))
+            return None
+        if line == b"TAKE+BACK":
+            taken = self.takeLines(self.MAX_LENGTH)
+            self.putBackLines(taken[1:])
+            self.calls.append(("took", taken[0]))
+            return None
         return super().lineReceived(line)
 
 
@@ -391,3 +400,34 @@ def test_taken_lines_are_not_cleared_again_and_a_read_meanwhile_waits() -> None:
         ("took", b"b|c"),
         ("cleared", b"tailmeanwhile\n"),
     ]
+
+
+def test_take_lines_takes_at_most_its_limit() -> None:
+    receiver = take(b"TAKE2\nb\nc\nd\nTAKE2\ne\n")
+    assert receiver.calls == [
+        ("took", b"b|c"),
+        ("line", b"d"),
+        ("took", b"e"),
+    ]
+    overlong = b"x" * (Recording.MAX_LENGTH + 1)
+    receiver = take(b"TAKE2\nb\n" + overlong + b"\nc\n")
+    assert receiver.calls[0] == ("took", b"b")
+
+
+def test_lines_put_back_are_handed_out_next_in_order() -> None:
+    receiver = take(b"TAKE+BACK\nb\nc\nPAUSE\nd\ntail")
+    assert receiver.calls == [("took", b"b"), ("line", b"c"), ("line", b"PAUSE")]
+    assert receiver.clearLineBuffer() == b"d\ntail"
+
+
+def test_more_lines_says_whether_the_read_has_lines_left() -> None:
+    receiver = connected(Taking)
+    seen: list[bool] = []
+
+    def line_received(line: bytes) -> None:
+        seen.append(receiver.moreLines)  # type: ignore[attr-defined]
+
+    receiver.lineReceived = line_received  # type: ignore[method-assign]
+    receiver.dataReceived(b"a\nb\ntail")  # type: ignore[attr-defined]
+    assert seen == [True, False]
+    assert not receiver.moreLines  # type: ignore[attr-defined]

@@ -5,6 +5,8 @@ reader and a fake clock.
 
 from __future__ import annotations
 
+import sys
+
 from twisted.internet.defer import Deferred
 from twisted.internet.task import Clock
 
@@ -159,3 +161,29 @@ def test_take_up_to_takes_nothing_while_anything_is_held_or_waited_for() -> None
     stopped, _, _, _ = make(rate=0)
     stopped.stop()
     assert stopped.take_up_to(3) == 0
+
+
+def test_allowance_is_what_take_up_to_would_let_through() -> None:
+    intake, clock, _, _ = make(rate=2, burst=3)
+    assert intake.idle and intake.allowance() == 3
+    intake.take_up_to(1)
+    assert intake.allowance() == 2
+    clock.advance(0.25)  # half a token
+    assert intake.allowance() == 2
+    clock.advance(0.25)
+    assert intake.allowance() == 3
+    unlimited, _, _, _ = make(rate=0)
+    assert unlimited.allowance() == sys.maxsize
+
+
+def test_no_allowance_while_anything_is_held_waited_for_or_gone() -> None:
+    intake, _, _, _ = make(rate=2, burst=1)
+    intake.admit(lambda: None)
+    intake.admit(lambda: None)  # held
+    assert not intake.idle and intake.allowance() == 0
+    waiting, _, _, _ = make(rate=0)
+    waiting.wait_for(Deferred())
+    assert not waiting.idle and waiting.allowance() == 0
+    stopped, _, _, _ = make(rate=0)
+    stopped.stop()
+    assert not stopped.idle and stopped.allowance() == 0

@@ -8,9 +8,12 @@ scripts.
 
 from __future__ import annotations
 
+import pytest
 from helpers import Connection, RecordedMetrics, Server
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from chatproto import wire
 
 MAX_LINE = 40
 
@@ -44,7 +47,7 @@ LINES = [
 
 def one_at_a_time(connection: Connection) -> None:
     # The reference: every line handed to the session on its own.
-    connection.protocol.takeLines = lambda max_length: []  # type: ignore[method-assign]
+    connection.protocol.takeLines = lambda *args: []  # type: ignore[method-assign]
 
 
 def run(
@@ -143,3 +146,29 @@ def test_a_slow_room_answers_each_line_of_a_read() -> None:
     alice.send(b"one\ntwo\n")
     assert bob.received() == ["MSG alice one"]
     assert alice.received()[-1].startswith("ERROR slow-mode ")
+
+
+def test_a_flooders_read_waits_as_bytes_and_each_line_is_cleaned_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    cleaned: list[str] = []
+    clean_text = wire.clean_text
+
+    def counting(text: str) -> str:
+        cleaned.append(text)
+        return clean_text(text)
+
+    monkeypatch.setattr(wire, "clean_text", counting)
+    server = Server(max_line=MAX_LINE, rate=10, burst=5)
+    alice, bob = server.member("alice"), server.member("bob")
+    bob.received()
+    cleaned.clear()
+    alice.send(b"".join(b"line %d\n" % n for n in range(500)))
+    # Only what the rate lets through was taken from the read: the rest
+    # waits in the framing, as bytes, not in the intake as lines.
+    assert len(alice.session.intake._held) <= 1
+    assert len(cleaned) <= 5
+    for _ in range(600):
+        server.clock.advance(0.1)
+    assert bob.received() == [f"MSG alice line {n}" for n in range(500)]
+    assert len(cleaned) <= 2 * 500, "no line is cleaned over and over"
