@@ -4,6 +4,8 @@ Line framing linear in the number of lines per read.
 
 from __future__ import annotations
 
+import sys
+
 from twisted.protocols.basic import LineReceiver
 
 
@@ -100,6 +102,47 @@ class LinesReceiver(LineReceiver):
         finally:
             self._busyReceiving = False
         return None
+
+    def takeLines(self, max_length: int, limit: int = sys.maxsize) -> list[bytes]:
+        """
+        From inside C{lineReceived}: take the current read's complete lines
+        that come next, in order, at most C{limit} of them, up to the first
+        one longer than C{max_length}, which (with what follows) is handed
+        out as usual.
+
+        @return: The lines taken, without delimiters; none outside a pass.
+        """
+        lines = self._unhanded
+        if not lines or limit <= 0:
+            return []
+        # Last first: take from the end, up to the nearest overlong line.
+        taken = lines[-limit:]
+        if max(map(len, taken)) <= max_length:
+            del lines[len(lines) - len(taken) :]
+            taken.reverse()
+            return taken
+        # An overlong line among the next `limit`: take up to it.
+        taken = []
+        while len(lines[-1]) <= max_length:
+            taken.append(lines.pop())
+        return taken
+
+    @property
+    def moreLines(self) -> bool:
+        """
+        From inside C{lineReceived}: whether the current read has more
+        complete lines to hand out.
+        """
+        return bool(self._unhanded)
+
+    def putBackLines(self, lines: list[bytes]) -> None:
+        """
+        From inside C{lineReceived}: put back the last of the lines taken
+        with L{takeLines}, in order, to be handed out first.
+        """
+        if lines:
+            assert self._unhanded is not None, "outside a pass"
+            self._unhanded.extend(reversed(lines))
 
     def _take_back_unhanded(self) -> None:
         # Put the lines not yet handed out back in front of _buffer, in

@@ -9,6 +9,7 @@ is pending (a room read from disk, an operator's password being checked).
 
 from __future__ import annotations
 
+import sys
 from collections import deque
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -72,6 +73,41 @@ class Intake:
             # Nothing waits and the rate allows it: most lines, acted on
             # without a trip through the queue.
             action(*args)
+
+    @property
+    def idle(self) -> bool:
+        """
+        Nothing is held back or waited for (and the member is not gone): a
+        line admitted now is acted on at once if the rate allows it.
+        """
+        return not (self._stopped or self._held or self._waiting is not None)
+
+    def allowance(self) -> int:
+        """
+        How many lines would be acted on at once if they came now: none
+        unless L{idle}, then as many as the rate allows (C{sys.maxsize}
+        without a rate).
+        """
+        if not self.idle:
+            return 0
+        if self._bucket is None:
+            return sys.maxsize
+        return self._bucket.available()
+
+    def take_up_to(self, count: int) -> int:
+        """
+        Let up to C{count} lines through at once, ahead of nothing: as many
+        as the rate allows, none unless L{idle}.  The caller acts on that
+        many lines, in order, right away; the rest go through L{admit}.
+        """
+        if not self.idle:
+            return 0
+        if self._bucket is None:
+            return count
+        taken = 0
+        while taken < count and self._take():
+            taken += 1
+        return taken
 
     def wait_for(self, pending: Deferred[Any]) -> None:
         """

@@ -59,6 +59,20 @@ class TokenBucket:
         self._refill()
         return self.tokens >= _ONE
 
+    def available(self) -> int:
+        """
+        How many lines may go now, one after another.
+        """
+        self._refill()
+        tokens = self.tokens
+        # The count of n >= 0 with tokens - n >= _ONE, as take() after
+        # take() would find (subtracting a whole number is exact).  Rounding
+        # in tokens - _ONE can only make the estimate too high, by one.
+        count = max(0, int(tokens - _ONE) + 1)
+        if count and tokens - (count - 1) < _ONE:
+            count -= 1
+        return count
+
     def take(self) -> None:
         """
         Take the token of one line.

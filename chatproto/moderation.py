@@ -90,6 +90,14 @@ class Moderation:
 
     # Speaking
 
+    @property
+    def restricted(self) -> bool:
+        """
+        Whether anyone's speech is limited (a mute, slow mode): if not,
+        L{check_speech} lets everyone speak.
+        """
+        return bool(self._mutes or self.settings.slow)
+
     def check_speech(self, key: str, exempt: bool) -> None:
         """
         May the member with nickname key C{key} say a line in the room now?
@@ -98,7 +106,7 @@ class Moderation:
 
         @raise ChatError: C{muted} or C{slow-mode}, saying until when.
         """
-        if exempt or not (self._mutes or self.settings.slow):
+        if exempt or not self.restricted:
             return  # most lines, most of the time
         now = self._now()
         if key in self._mutes:

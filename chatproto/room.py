@@ -205,11 +205,34 @@ class Room:
         finally:
             self._delivering = False
 
+    def post_all(self, events: Sequence[Event]) -> None:
+        """
+        Post each of C{events} to every member, in order: the lines a member
+        sent together.
+        """
+        self._enqueue(self._fan_out_all, events)
+
     def _fan_out(self, event: Event) -> None:
         event.id = self.history.last_id + 1
         event.time = self._now()
         self.history.append(event)
         self._fanout.post(event)
+
+    def _fan_out_all(self, events: Sequence[Event]) -> None:
+        history, now = self.history, self._now()
+        appended = 0
+        try:
+            for event in events:
+                event.id = history.last_id + 1
+                event.time = now
+                history.append(event)
+                appended += 1
+        finally:
+            # What is in the history is fanned out, even if appending one
+            # raised (its durable copy failed): as if posted one by one.
+            self._fanout.post_all(
+                events if appended == len(events) else events[:appended]
+            )
 
     def _send(self, event: Event, recipients: Collection[Participant]) -> None:
         started = time.perf_counter()
@@ -312,6 +335,11 @@ class Participant:
 
     def say(self, text: str) -> None:
         self.room.post(Event("MSG", self.nick, text))
+
+    def say_all(self, texts: Sequence[str]) -> None:
+        """L{say} each of C{texts}, in order."""
+        nick = self.nick
+        self.room.post_all([Event("MSG", nick, text) for text in texts])
 
     def act(self, text: str) -> None:
         self.room.post(Event("ACTION", self.nick, text))

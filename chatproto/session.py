@@ -12,6 +12,7 @@ back.  See L{chatproto.protocol.ChatProtocol} for the line protocol's.
 from __future__ import annotations
 
 import enum
+import itertools
 import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Protocol
@@ -170,6 +171,60 @@ class MemberSession:
         valid or not, counts against the member's rate.
         """
         self.intake.admit(self._text_received, text)
+
+    def lines_ready(self) -> int:
+        """
+        How many lines, sent now, would be acted on at once: a front end
+        hands L{lines_received} at most that many.
+        """
+        return self.intake.allowance()
+
+    def lines_received(self, texts: Sequence[str]) -> int:
+        """
+        Lines the member sent together, decoded but not cleaned: the same
+        as L{line_received} for each in turn, up to the line that makes the
+        intake hold the rest back (over the rate, or waiting).  A run of
+        lines that only speak in the current room (most lines, under load)
+        goes to the room in one piece.
+
+        @return: How many of C{texts} were taken, at least one; the front
+            end keeps the others, as the member's input is paused until the
+            intake is ready for them.
+        """
+        position, count = 0, len(texts)
+        while position < count:
+            if position and not self.intake.idle:
+                break
+            run = self._speech_run(texts, position)
+            taken = self.intake.take_up_to(len(run)) if run else 0
+            if taken:
+                said = [text for text in run[:taken] if text.strip()]
+                if said:
+                    assert self.current is not None
+                    self.current.say_all(said)
+                position += taken
+            else:
+                self.line_received(texts[position])
+                position += 1
+        return position
+
+    def _speech_run(self, texts: Sequence[str], start: int) -> list[str]:
+        # The lines from texts[start] on, cleaned, up to the first command:
+        # what the member may say at once, as it is in a room that limits
+        # no one's speech (blank lines are in the run, as every line costs
+        # the rate).  Empty if the member is not in such a room.
+        if self.state is not State.IN_ROOM:
+            return []
+        assert self.current is not None
+        if self.current.room.moderation.restricted:
+            return []
+        run = []
+        for text in itertools.islice(texts, start, None):
+            text = wire.clean_text(text)
+            if text.startswith("/"):
+                break
+            run.append(text)
+        return run
 
     def line_too_long(self) -> None:
         """

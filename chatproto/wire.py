@@ -65,6 +65,22 @@ def decode(data: bytes) -> str:
     return data.decode(ENCODING, "replace")
 
 
+def decode_lines(lines: list[bytes]) -> list[str]:
+    """
+    Decode complete lines, each with any C{\\r} of its line ending removed:
+    C{[decode(line.removesuffix(b"\\r")) for line in lines]}, in one pass.
+    """
+    # Each line ends with a line feed, which no UTF-8 sequence contains, so
+    # a bad sequence is replaced within its own line, as decoding the lines
+    # one by one would; the CR that ends a line is then always "\r\n".
+    if not lines:
+        return []
+    text = (b"\n".join(lines) + b"\n").decode(ENCODING, "replace")
+    texts = text.replace("\r\n", "\n").split("\n")
+    texts.pop()
+    return texts
+
+
 def incremental_decoder() -> codecs.IncrementalDecoder:
     """
     A decoder for a stream whose characters may be split across reads (an

@@ -323,3 +323,111 @@ def test_one_read_of_many_lines_is_split_once() -> None:
     assert ours_scanned == [len(read)]
     # The measure sees LineReceiver's copying: the rest of the read, a line.
     assert sum(twisteds_scanned) > 500 * len(read)
+
+
+# takeLines: a receiver takes the rest of a read's lines at once
+
+
+class Taking(Ours):
+    """On a line b"TAKE", takes the read's next lines (up to MAX_LENGTH)."""
+
+    def lineReceived(self, line: bytes) -> object:
+        if line == b"TAKE":
+            self.calls.append(("took", b"|".join(self.takeLines(self.MAX_LENGTH))))
+            return None
+        if line == b"TAKE2":
+            taken = self.takeLines(self.MAX_LENGTH, 2)
+            self.calls.append(("took", b"|".join(taken)))
+            return None
+        if line == b"TAKE+BACK":
+            taken = self.takeLines(self.MAX_LENGTH)
+            self.putBackLines(taken[1:])
+            self.calls.append(("took", taken[0]))
+            return None
+        return super().lineReceived(line)
+
+
+def take(*reads: bytes) -> Taking:
+    receiver = connected(Taking)
+    for data in reads:
+        receiver.dataReceived(data)  # type: ignore[attr-defined]
+    return receiver  # type: ignore[return-value]
+
+
+def test_take_lines_takes_the_rest_of_the_read_in_order_once() -> None:
+    receiver = take(b"a\nTAKE\nb\n\nc\nta", b"il\nd\n")
+    assert receiver.calls == [
+        ("line", b"a"),
+        ("took", b"b||c"),
+        ("line", b"tail"),
+        ("line", b"d"),
+    ]
+    assert receiver._buffer == b""
+
+
+def test_take_lines_stops_before_an_overlong_line() -> None:
+    overlong = b"x" * (Recording.MAX_LENGTH + 1)
+    receiver = take(b"TAKE\nb\n" + overlong + b"\nafter\n")
+    assert receiver.calls == [("took", b"b"), ("exceeded", overlong + b"\nafter\n")]
+
+
+def test_take_lines_takes_a_line_at_the_limit() -> None:
+    at_limit = b"x" * Recording.MAX_LENGTH
+    receiver = take(b"TAKE\n" + at_limit + b"\nc\n")
+    assert receiver.calls == [("took", at_limit + b"|c")]
+
+
+def test_take_lines_outside_a_read_or_at_its_last_line_takes_nothing() -> None:
+    receiver = take(b"a\nTAKE\n")
+    assert receiver.takeLines(100) == []
+    assert receiver.calls == [("line", b"a"), ("took", b"")]
+
+
+def test_taken_lines_are_not_cleared_again_and_a_read_meanwhile_waits() -> None:
+    receiver = connected(Taking)
+
+    def line_received(line: bytes) -> None:
+        receiver.calls.append(("line", line))
+        if line == b"go":
+            receiver.dataReceived(b"meanwhile\n")  # type: ignore[attr-defined]
+            receiver.calls.append(("took", b"|".join(receiver.takeLines(100))))
+            receiver.calls.append(("cleared", receiver.clearLineBuffer()))  # type: ignore[attr-defined]
+
+    receiver.lineReceived = line_received  # type: ignore[method-assign]
+    receiver.dataReceived(b"go\nb\nc\ntail")  # type: ignore[attr-defined]
+    assert receiver.calls == [
+        ("line", b"go"),
+        ("took", b"b|c"),
+        ("cleared", b"tailmeanwhile\n"),
+    ]
+
+
+def test_take_lines_takes_at_most_its_limit() -> None:
+    receiver = take(b"TAKE2\nb\nc\nd\nTAKE2\ne\n")
+    assert receiver.calls == [
+        ("took", b"b|c"),
+        ("line", b"d"),
+        ("took", b"e"),
+    ]
+    overlong = b"x" * (Recording.MAX_LENGTH + 1)
+    receiver = take(b"TAKE2\nb\n" + overlong + b"\nc\n")
+    assert receiver.calls[0] == ("took", b"b")
+
+
+def test_lines_put_back_are_handed_out_next_in_order() -> None:
+    receiver = take(b"TAKE+BACK\nb\nc\nPAUSE\nd\ntail")
+    assert receiver.calls == [("took", b"b"), ("line", b"c"), ("line", b"PAUSE")]
+    assert receiver.clearLineBuffer() == b"d\ntail"
+
+
+def test_more_lines_says_whether_the_read_has_lines_left() -> None:
+    receiver = connected(Taking)
+    seen: list[bool] = []
+
+    def line_received(line: bytes) -> None:
+        seen.append(receiver.moreLines)  # type: ignore[attr-defined]
+
+    receiver.lineReceived = line_received  # type: ignore[method-assign]
+    receiver.dataReceived(b"a\nb\ntail")  # type: ignore[attr-defined]
+    assert seen == [True, False]
+    assert not receiver.moreLines  # type: ignore[attr-defined]

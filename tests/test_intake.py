@@ -5,6 +5,8 @@ reader and a fake clock.
 
 from __future__ import annotations
 
+import sys
+
 from twisted.internet.defer import Deferred
 from twisted.internet.task import Clock
 
@@ -127,3 +129,61 @@ def test_a_member_gone_while_waiting_is_not_read_again() -> None:
     intake.stop()
     pending.callback(None)
     assert reader.calls == ["pause"]
+
+
+def test_take_up_to_lets_through_what_the_rate_allows() -> None:
+    intake, clock, reader, told = make(rate=2, burst=3)
+    assert intake.take_up_to(5) == 3  # the burst
+    assert intake.take_up_to(5) == 0
+    clock.advance(1.0)
+    assert intake.take_up_to(5) == 2
+    assert reader.calls == [] and told == [], "the caller admits the rest"
+
+
+def test_take_up_to_without_a_rate_takes_all() -> None:
+    intake, _, _, _ = make(rate=0)
+    assert intake.take_up_to(1000) == 1000
+
+
+def test_take_up_to_takes_nothing_while_anything_is_held_or_waited_for() -> None:
+    intake, clock, _, _ = make(rate=2, burst=1)
+    intake.admit(lambda: None)
+    intake.admit(lambda: None)  # held: over the rate
+    clock.advance(0.1)
+    assert intake.take_up_to(3) == 0, "a line would jump the queue"
+    clock.advance(0.4)  # the held line goes
+    clock.advance(10)  # the bucket refills
+    assert intake.take_up_to(3) == 1
+
+    waiting, _, _, _ = make(rate=0)
+    waiting.wait_for(Deferred())
+    assert waiting.take_up_to(3) == 0
+    stopped, _, _, _ = make(rate=0)
+    stopped.stop()
+    assert stopped.take_up_to(3) == 0
+
+
+def test_allowance_is_what_take_up_to_would_let_through() -> None:
+    intake, clock, _, _ = make(rate=2, burst=3)
+    assert intake.idle and intake.allowance() == 3
+    intake.take_up_to(1)
+    assert intake.allowance() == 2
+    clock.advance(0.25)  # half a token
+    assert intake.allowance() == 2
+    clock.advance(0.25)
+    assert intake.allowance() == 3
+    unlimited, _, _, _ = make(rate=0)
+    assert unlimited.allowance() == sys.maxsize
+
+
+def test_no_allowance_while_anything_is_held_waited_for_or_gone() -> None:
+    intake, _, _, _ = make(rate=2, burst=1)
+    intake.admit(lambda: None)
+    intake.admit(lambda: None)  # held
+    assert not intake.idle and intake.allowance() == 0
+    waiting, _, _, _ = make(rate=0)
+    waiting.wait_for(Deferred())
+    assert not waiting.idle and waiting.allowance() == 0
+    stopped, _, _, _ = make(rate=0)
+    stopped.stop()
+    assert not stopped.idle and stopped.allowance() == 0

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import pytest
 from helpers import Server
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from twisted.logger import capturedLogs, formatEvent
 
 from chatproto.limits import TokenBucket
@@ -36,6 +38,38 @@ def test_token_bucket_allows_a_burst_then_the_rate() -> None:
     assert bucket.wait() == pytest.approx(1.5)
     clock.advance(10)
     assert bucket.full()
+
+
+@settings(deadline=None, max_examples=200)
+@given(
+    rate=st.sampled_from([0.3, 1, 2, 7, 10]),
+    burst=st.integers(1, 12),
+    steps=st.lists(
+        st.tuples(st.floats(0, 3), st.integers(0, 4), st.floats(0, 2)), max_size=8
+    ),
+)
+def test_available_counts_the_lines_that_may_go_one_after_another(
+    rate: float, burst: int, steps: list[tuple[float, int, float]]
+) -> None:
+    from twisted.internet.task import Clock
+
+    clock = Clock()
+    bucket = TokenBucket(rate=rate, burst=burst, clock=clock)
+    for wait, takes, debt in steps:
+        clock.advance(wait)
+        for _ in range(takes):
+            if bucket.ready():
+                bucket.take()
+        bucket.spend(debt)
+        available = bucket.available()
+        # The same bucket, taken from line by line until it says no.
+        counted = 0
+        saved = bucket.tokens
+        while bucket.ready():
+            bucket.take()
+            counted += 1
+        assert available == counted
+        bucket.tokens = saved
 
 
 # Flood control
@@ -305,3 +339,12 @@ def test_quitting_slow_reader_still_gets_what_was_queued() -> None:
     bob.send(b"/quit\n")
     assert bob.received() == ["MSG alice before you go"]
     assert bob.transport.producer is None  # unregistered, so TLS can close
+
+
+def test_available_with_a_large_burst_is_counted_at_once() -> None:
+    from twisted.internet.task import Clock
+
+    bucket = TokenBucket(rate=1, burst=1_000_000, clock=Clock())
+    assert bucket.available() == 1_000_000
+    bucket.spend(0.5)
+    assert bucket.available() == 999_999

@@ -231,3 +231,34 @@ def test_deliveries_left_by_one_that_raised_go_first_next_time() -> None:
         ("MSG", "alice", "queued behind it"),
         ("MSG", "alice", "next"),
     ]
+
+
+def test_post_all_is_posting_each_in_order_with_one_time() -> None:
+    now = [100.0]
+    room = Room("lobby", now=lambda: now.pop(0) if len(now) > 1 else now[0])
+    alice, alice_inbox = join(room, "alice")
+    _, bob_inbox = join(room, "bob")
+    alice_inbox.take()
+    first = room.history.last_id + 1
+    now[:] = [200.0, 300.0]
+    alice.say_all(["one", "two", "three"])
+    assert bob_inbox.take() == [("MSG", "alice", t) for t in ("one", "two", "three")]
+    assert len(bob_inbox.batches[-1].events) == 3, "one turn, one batch"
+    entries = room.history.recent(3)
+    assert [entry.id for entry in entries] == [first, first + 1, first + 2]
+    assert {entry.time for entry in entries} == {200.0}
+
+
+def test_post_all_fans_out_what_was_appended_before_one_raised() -> None:
+    def persist(event: Event) -> None:
+        if event.args[-1] == "bad":
+            raise OSError("disk full")
+
+    room = Room("physics", history=MemoryHistory(persist=persist))
+    alice, _ = join(room, "alice")
+    _, bob = join(room, "bob")
+    with pytest.raises(OSError):
+        alice.say_all(["good", "bad", "never"])
+    assert bob.take() == [("MSG", "alice", "good")]
+    alice.say("next")
+    assert bob.take() == [("MSG", "alice", "next")]

@@ -169,6 +169,32 @@ def test_lines_wait_while_a_room_is_read_from_disk() -> None:
     assert lines[-2:] == ["MSG alice first in physics", "USERS alice"]
 
 
+def test_lines_received_together_stop_where_the_intake_starts_to_wait() -> None:
+    histories = SlowHistories()
+    server, clock = make_server(histories)
+    alice, front = joined(server, "alice")
+    assert alice.lines_ready() > 1000
+    taken = alice.lines_received(["hello", "/join physics", "later", "/who"])
+    assert taken == 2, "the rest stays with the front end"
+    assert alice.lines_ready() == 0
+    alice.line_received("later")  # the front end hands them one by one
+    assert front.paused
+    histories.waiting[0].callback((MemoryHistory(), None))
+    clock.advance(0)
+    assert alice.lines_ready() > 1000
+    assert alice.lines_received(["/who"]) == 1
+    clock.advance(0)
+    assert front.lines()[-2:] == ["MSG alice later", "USERS alice"]
+
+
+def test_lines_ready_is_what_the_rate_allows() -> None:
+    server, clock = make_server(rate=2, burst=3)
+    alice, _ = joined(server, "alice")  # the nickname took a token
+    assert alice.lines_ready() == 2
+    assert alice.lines_received(["one", "two", "three"]) == 3
+    assert alice.lines_ready() == 0
+
+
 def test_two_members_opening_one_room_get_the_same_room() -> None:
     histories = SlowHistories()
     server, clock = make_server(histories)

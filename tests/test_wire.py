@@ -47,6 +47,31 @@ def test_decode_replaces_invalid_utf8() -> None:
     assert wire.decode(b"\xff ok") == "\ufffd ok"
 
 
+# Lines as a read splits them: no line feed; bytes that UTF-8 sequences
+# start, continue or cut, and carriage returns.
+_LINE = st.lists(
+    st.sampled_from(
+        [b"a", b"\r", b"\xc3", b"\xa9", b"\xe2\x82", b"\xf0\x9f\x98", b"\xff"]
+    )
+).map(b"".join)
+
+
+@given(st.lists(_LINE | st.binary().map(lambda data: data.replace(b"\n", b""))))
+def test_decode_lines_as_one_line_at_a_time(lines: list[bytes]) -> None:
+    assert wire.decode_lines(lines) == [
+        wire.decode(line.removesuffix(b"\r")) for line in lines
+    ]
+
+
+def test_decode_lines_removes_one_carriage_return_and_keeps_bad_bytes_apart() -> None:
+    assert wire.decode_lines([b"a\r\r", b"caf\xc3", b"\xa9!\r", b""]) == [
+        "a\r",
+        "caf\ufffd",
+        "\ufffd!",
+        "",
+    ]
+
+
 def test_incremental_decoder_joins_split_characters() -> None:
     decoder = wire.incremental_decoder()
     assert decoder.decode(b"caf\xc3") == "caf"
