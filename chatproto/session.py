@@ -188,8 +188,9 @@ class MemberSession:
         goes to the room in one piece.
 
         @return: How many of C{texts} were taken, at least one; the front
-            end keeps the others, as the member's input is paused until the
-            intake is ready for them.
+            end keeps the others and hands them over again (the first of
+            them is then held, and the member's input paused, until the
+            intake is ready).
         """
         position, count = 0, len(texts)
         while position < count:
