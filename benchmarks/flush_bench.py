@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import inspect
 import timeit
 from types import ModuleType
 
@@ -56,9 +57,14 @@ def main() -> None:
     members = [Member() for _ in range(args.members)]
     fanout = load(args.fanout).Fanout(lambda: members, lambda call: None, NO_METRICS)
     event = Event("MSG", "m0", "hello")
+    # Fanout.post took one event before 2026-12-03 and takes a sequence
+    # since: an older fanout.py (--fanout) is posted to its own way.
+    posted: object = (event,)
+    if "events" not in inspect.signature(fanout.post).parameters:
+        posted = event
 
     def turn() -> None:
-        fanout.post(event)
+        fanout.post(posted)
         fanout.flush()
 
     best = min(timeit.repeat(turn, number=2000, repeat=7)) / 2000

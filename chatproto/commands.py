@@ -63,16 +63,27 @@ HELP_BEFORE_NICK = (
 )
 
 
+def speech(text: str) -> str | None:
+    """
+    What a line of member input (already cleaned) says in the room, or
+    C{None} if it is a command: C{//} starts a line that says C{/...}.
+    """
+    if not text.startswith("/"):
+        return text
+    if text.startswith("//"):
+        return text[1:]
+    return None
+
+
 def handle_input(session: MemberSession, text: str) -> None:
     """
     Act on one line of member input (already cleaned, not empty).
 
     @raise ChatError: if it is a command that cannot be carried out.
     """
-    if not text.startswith("/"):
-        session.speak(text)
-    elif text.startswith("//"):
-        session.speak(text[1:])
+    said = speech(text)
+    if said is not None:
+        session.speak(said)
     else:
         name, rest = _split(text)
         command = _COMMANDS.get(name)

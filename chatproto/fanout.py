@@ -66,22 +66,12 @@ class Fanout:
         """
         participant.fanout_cursor = len(self._turn)
 
-    def post(self, event: Event) -> None:
-        self._turn.append(event)
-        if self._timed:
-            self._posted.append(time.perf_counter())
-        self._reach.append(0)
-        self._due()
-
-    def post_all(self, events: Sequence[Event]) -> None:
-        """L{post} each of C{events}, in order."""
+    def post(self, events: Sequence[Event]) -> None:
+        """Hand C{events} to every member, in order, at the end of the turn."""
         self._turn.extend(events)
         if self._timed:
             self._posted.extend([time.perf_counter()] * len(events))
         self._reach.extend([0] * len(events))
-        self._due()
-
-    def _due(self) -> None:
         if self._schedule is None:
             self.flush()
         elif not self._flush_due:

@@ -181,7 +181,7 @@ class Room:
         history before it is fanned out.
         """
         if recipients is None:
-            self._enqueue(self._fan_out, event)
+            self._enqueue(self._fan_out, (event,))
         else:
             self._enqueue(self._send, event, recipients)
 
@@ -210,15 +210,9 @@ class Room:
         Post each of C{events} to every member, in order: the lines a member
         sent together.
         """
-        self._enqueue(self._fan_out_all, events)
+        self._enqueue(self._fan_out, events)
 
-    def _fan_out(self, event: Event) -> None:
-        event.id = self.history.last_id + 1
-        event.time = self._now()
-        self.history.append(event)
-        self._fanout.post(event)
-
-    def _fan_out_all(self, events: Sequence[Event]) -> None:
+    def _fan_out(self, events: Sequence[Event]) -> None:
         history, now = self.history, self._now()
         appended = 0
         try:
@@ -230,7 +224,7 @@ class Room:
         finally:
             # What is in the history is fanned out, even if appending one
             # raised (its durable copy failed): as if posted one by one.
-            self._fanout.post_all(
+            self._fanout.post(
                 events if appended == len(events) else events[:appended]
             )
 

@@ -210,7 +210,7 @@ class MemberSession:
         return position
 
     def _speech_run(self, texts: Sequence[str], start: int) -> list[str]:
-        # The lines from texts[start] on, cleaned, up to the first command:
+        # What the lines from texts[start] on say, up to the first command:
         # what the member may say at once, as it is in a room that limits
         # no one's speech (blank lines are in the run, as every line costs
         # the rate).  Empty if the member is not in such a room.
@@ -221,10 +221,10 @@ class MemberSession:
             return []
         run = []
         for text in itertools.islice(texts, start, None):
-            text = wire.clean_text(text)
-            if text.startswith("/"):
+            said = commands.speech(wire.clean_text(text))
+            if said is None:
                 break
-            run.append(text)
+            run.append(said)
         return run
 
     def line_too_long(self) -> None:
